@@ -1,0 +1,111 @@
+"""The embedded default store: one SQLite file under the state root.
+
+WAL mode with ``synchronous=NORMAL``: a committed transaction survives the
+process being killed (it is in the WAL before commit returns), which is the
+crash model the engine cares about; ``BEGIN IMMEDIATE`` serialises writers
+across processes so two CLIs or a CLI and a daemon never interleave.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from dockyard.store.base import Doc
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS objects (
+    kind TEXT NOT NULL,
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    revision INTEGER NOT NULL,
+    PRIMARY KEY (kind, key)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS meta (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
+INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);
+"""
+
+
+class _SqliteTxn:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+        self.wrote = False
+
+    def get(self, kind: str, key: str) -> Doc | None:
+        row = self._conn.execute(
+            "SELECT value FROM objects WHERE kind = ? AND key = ?", (kind, key)
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
+    def list(self, kind: str) -> list[Doc]:
+        rows = self._conn.execute(
+            "SELECT value FROM objects WHERE kind = ? ORDER BY key", (kind,)
+        ).fetchall()
+        return [json.loads(row[0]) for row in rows]
+
+    def put(self, kind: str, key: str, value: Doc) -> None:
+        self._bump()
+        self._conn.execute(
+            "INSERT INTO objects (kind, key, value, revision) VALUES (?, ?, ?, "
+            "(SELECT value FROM meta WHERE name = 'revision')) "
+            "ON CONFLICT (kind, key) DO UPDATE SET value = excluded.value, "
+            "revision = excluded.revision",
+            (kind, key, json.dumps(value, separators=(",", ":"), sort_keys=True)),
+        )
+
+    def delete(self, kind: str, key: str) -> None:
+        self._bump()
+        self._conn.execute("DELETE FROM objects WHERE kind = ? AND key = ?", (kind, key))
+
+    def _bump(self) -> None:
+        if not self.wrote:
+            self._conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'revision'")
+            self.wrote = True
+
+
+class SqliteStore:
+    def __init__(self, root: str) -> None:
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        self.path = os.path.join(root, "dockyard.db")
+        # One connection per store, guarded by a lock: the engine's own lock already
+        # serialises writers in-process, and sqlite serialises them across processes.
+        self._conn = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self._lock = threading.RLock()
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=NORMAL")
+        self._conn.executescript(_SCHEMA)
+
+    def get(self, kind: str, key: str) -> Doc | None:
+        with self._lock:
+            return _SqliteTxn(self._conn).get(kind, key)
+
+    def list(self, kind: str) -> list[Doc]:
+        with self._lock:
+            return _SqliteTxn(self._conn).list(kind)
+
+    @contextmanager
+    def transaction(self) -> Iterator[_SqliteTxn]:
+        with self._lock:
+            self._conn.execute("BEGIN IMMEDIATE")
+            txn = _SqliteTxn(self._conn)
+            try:
+                yield txn
+            except BaseException:
+                self._conn.execute("ROLLBACK")
+                raise
+            self._conn.execute("COMMIT")
+
+    def revision(self) -> int:
+        with self._lock:
+            row = self._conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
+            return int(row[0])
+
+    def close(self) -> None:
+        with self._lock:
+            self._conn.close()
