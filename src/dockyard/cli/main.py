@@ -12,5 +12,9 @@ def main(argv: list[str] | None = None) -> int:
 
         print(f"Dockyard version {__version__}")
         return 0
-    print("usage: dockyard COMMAND", file=sys.stderr)
+    if args and args[0] == "demo":
+        from dockyard.cli.demo import run_demo
+
+        return run_demo(keep="--keep" in args[1:])
+    print("usage: dockyard {demo [--keep] | version}", file=sys.stderr)
     return 2

@@ -1,0 +1,23 @@
+"""Driver name → driver."""
+
+from __future__ import annotations
+
+from dockyard.drivers.base import NetworkDriver
+from dockyard.drivers.bridge import BridgeDriver
+from dockyard.drivers.simple import HostDriver, NullDriver
+from dockyard.errors import NotFound
+
+_DRIVERS: dict[str, NetworkDriver] = {
+    "bridge": BridgeDriver(),
+    "host": HostDriver(),
+    "null": NullDriver(),
+}
+
+
+def get_driver(name: str) -> NetworkDriver:
+    try:
+        return _DRIVERS[name]
+    except KeyError:
+        raise NotFound(
+            f'plugin "{name}" not found: Dockyard has the drivers {", ".join(sorted(_DRIVERS))}'
+        ) from None

@@ -1,0 +1,55 @@
+"""Parsing user-given subnets and addresses, with errors that name the field and the value.
+
+Docker is strict where the stdlib is lenient: a subnet must be written in CIDR form (a bare
+address is not a /32) and must not have host bits set (``172.20.1.5/16`` is refused with the
+network it should have been). We keep both rules so that what Docker refuses, we refuse.
+"""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv4Network, IPv6Address, IPv6Network, ip_address, ip_network
+from typing import TypeAlias
+
+from dockyard.errors import InvalidParameter
+
+IPNetwork: TypeAlias = IPv4Network | IPv6Network
+IPAddress: TypeAlias = IPv4Address | IPv6Address
+
+
+def family_name(version: int) -> str:
+    return "IPv6" if version == 6 else "IPv4"
+
+
+def parse_network(field: str, value: str) -> IPNetwork:
+    """A CIDR block with no host bits set, e.g. ``172.20.0.0/16`` or ``fd00:1::/64``."""
+    if "/" not in value or "%" in value:
+        raise InvalidParameter(f'invalid {field} "{value}": invalid CIDR block notation')
+    try:
+        network = ip_network(value, strict=False)
+    except ValueError as e:
+        raise InvalidParameter(f'invalid {field} "{value}": invalid CIDR block notation') from e
+    if network.network_address != ip_address(value.split("/", 1)[0]):
+        raise InvalidParameter(f'invalid {field} "{value}": it should be {network}')
+    return network
+
+
+def parse_address(field: str, value: str) -> IPAddress:
+    """A single address with no prefix length and no IPv6 zone."""
+    try:
+        address = ip_address(value)
+    except ValueError as e:
+        raise InvalidParameter(f'invalid {field} "{value}": not an IP address') from e
+    if isinstance(address, IPv6Address) and address.scope_id is not None:
+        raise InvalidParameter(f'invalid {field} "{value}": a zone index is not allowed here')
+    return address
+
+
+def overlaps(a: IPNetwork, b: IPNetwork) -> bool:
+    """Whether two blocks share an address; blocks of different families never do."""
+    if a.version != b.version:
+        return False
+    return a.overlaps(b)
+
+
+def is_default_route(network: IPNetwork) -> bool:
+    return network.prefixlen == 0

@@ -1,0 +1,208 @@
+"""The real kernel: applies plans and reads back what is there.
+
+``LinuxKernel(host_netns)`` acts on the namespace that plays the host: None
+for the machine's own, or a path (tests run each "host" in its own namespace,
+so they cannot disturb the machine or each other).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import socket
+from collections.abc import Callable, Iterator, Sequence
+from ipaddress import IPv4Network, IPv6Network, ip_network
+from typing import Any, TypeVar
+
+from pyroute2 import IPRoute
+from pyroute2.netlink.exceptions import NetlinkError
+
+from dockyard import plan
+from dockyard.errors import KernelError
+from dockyard.kernel import netlink, nftables
+from dockyard.kernel.ns import create_netns, delete_netns, netns_exists, run_in_netns
+
+T = TypeVar("T")
+
+
+class LinuxKernel:
+    def __init__(self, host_netns: str | None = None) -> None:
+        self.host_netns = host_netns
+
+    # ----------------------------------------------------------------- apply
+
+    def apply(self, steps: Sequence[plan.Step]) -> None:
+        """Apply steps in order; on failure undo the completed ones in reverse, then raise."""
+        done: list[plan.Step] = []
+        try:
+            for step in steps:
+                self._apply_one(step)
+                done.append(step)
+        except BaseException as exc:
+            failures = self.revert(done)
+            if isinstance(exc, KernelError):
+                if failures:
+                    exc.add_note("rollback also failed: " + "; ".join(failures))
+                raise
+            raise KernelError(f"{step.describe()}: {exc}") from exc
+
+    def revert(self, done: Sequence[plan.Step]) -> list[str]:
+        """Best effort: undo every step it can, collect what failed, never stop early."""
+        failures = []
+        for step in reversed(done):
+            inverse = step.undo()
+            if inverse is None:
+                continue
+            try:
+                self._apply_one(inverse)
+            except Exception as exc:  # keep undoing the rest
+                failures.append(f"{inverse.describe()}: {exc}")
+        return failures
+
+    def teardown(self, steps: Sequence[plan.Step]) -> list[str]:
+        """Apply removal steps best-effort; return what failed."""
+        failures = []
+        for step in steps:
+            try:
+                self._apply_one(step)
+            except Exception as exc:
+                failures.append(f"{step.describe()}: {exc}")
+        return failures
+
+    def _apply_one(self, step: plan.Step) -> None:
+        try:
+            self._dispatch(step)
+        except KernelError:
+            raise
+        except (NetlinkError, OSError) as exc:
+            raise KernelError(f"{step.describe()}: {exc}") from exc
+
+    def _dispatch(self, step: plan.Step) -> None:
+        if isinstance(step, plan.CreateNetns):
+            create_netns(step.path)
+        elif isinstance(step, plan.DeleteNetns):
+            delete_netns(step.path)
+        elif isinstance(step, plan.CreateBridge):
+            self._host(lambda ipr: netlink.create_bridge(ipr, step.name, step.addresses, step.mtu))
+        elif isinstance(step, plan.DeleteLink):
+            if step.netns is None:
+                self._host(lambda ipr: netlink.delete_link(ipr, step.name))
+            elif netns_exists(step.netns):
+                self._in(step.netns, lambda ipr: netlink.delete_link(ipr, step.name))
+        elif isinstance(step, plan.CreateVeth):
+            self._create_veth(step)
+        elif isinstance(step, plan.LoopbackUp):
+            self._in(step.netns, netlink.loopback_up)
+        elif isinstance(step, plan.SetDefaultRoutes):
+            self._in(step.netns, lambda ipr: self._default_routes(ipr, step))
+        elif isinstance(step, plan.Sysctl):
+            run_in_netns(step.netns if step.netns else self.host_netns,
+                         lambda: _write_sysctl(step.key, step.value))
+        elif isinstance(step, plan.ApplyFirewall):
+            if step.script:
+                run_in_netns(self.host_netns, lambda: nftables.run(step.script))
+        else:
+            raise KernelError(f"unknown plan step {step!r}")
+
+    def _create_veth(self, step: plan.CreateVeth) -> None:
+        self._host(lambda ipr: netlink.create_veth(
+            ipr, step.host_ifname, step.master, step.peer_netns, step.peer_ifname, step.mac,
+            step.mtu))
+        try:
+            self._in(step.peer_netns,
+                     lambda ipr: netlink.configure_interface(ipr, step.peer_ifname, step.addresses))
+        except BaseException:
+            self._host(lambda ipr: netlink.delete_link(ipr, step.host_ifname))
+            raise
+
+    @staticmethod
+    def _default_routes(ipr: IPRoute, step: plan.SetDefaultRoutes) -> None:
+        netlink.set_default_route(ipr, socket.AF_INET, step.v4)
+        netlink.set_default_route(ipr, socket.AF_INET6, step.v6)
+
+    # ------------------------------------------------------------- helpers
+
+    def _host(self, fn: Callable[[IPRoute], T]) -> T:
+        return self._in(self.host_netns, fn)
+
+    @staticmethod
+    def _in(netns: str | None, fn: Callable[[IPRoute], T]) -> T:
+        def call() -> T:
+            with contextlib.closing(netlink.open_iproute()) as ipr:
+                return fn(ipr)
+
+        return run_in_netns(netns, call)
+
+    # ------------------------------------------------------------- observe
+
+    def host_routes(self) -> list[IPv4Network | IPv6Network]:
+        """Destinations of the host's routes, for IPAM's overlap check."""
+        routes = self._host(netlink.list_routes)
+        found: list[IPv4Network | IPv6Network] = []
+        for route in routes:
+            if route["dst"] == "default":
+                continue
+            with contextlib.suppress(ValueError):
+                found.append(ip_network(route["dst"], strict=False))
+        return found
+
+    def links(self, netns: str | None = None) -> list[dict[str, Any]]:
+        return self._in(netns if netns else self.host_netns, netlink.list_links)
+
+    def addresses(self, netns: str | None = None) -> list[dict[str, Any]]:
+        return self._in(netns if netns else self.host_netns, netlink.list_addresses)
+
+    def routes(self, netns: str | None = None) -> list[dict[str, Any]]:
+        return self._in(netns if netns else self.host_netns, netlink.list_routes)
+
+    def netns_exists(self, path: str) -> bool:
+        return netns_exists(path)
+
+    def ephemeral_port_range(self) -> tuple[int, int]:
+        def read() -> tuple[int, int]:
+            with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+                low, high = f.read().split()
+            return int(low), int(high)
+
+        return run_in_netns(self.host_netns, read)
+
+    def port_is_free(self, proto: str, host_ip: str | None, port: int) -> bool:
+        """Can a socket bind this port on the host? Catches ports held by host processes."""
+
+        def probe() -> bool:
+            kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
+            family = socket.AF_INET6 if host_ip and ":" in host_ip else socket.AF_INET
+            address = host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0")
+            with socket.socket(family, kind) as sock:
+                try:
+                    sock.bind((address, port))
+                except OSError as exc:
+                    if exc.errno == errno.EADDRINUSE:
+                        return False
+                    if exc.errno == errno.EADDRNOTAVAIL:
+                        return True  # not a local address: nothing on the host can hold it
+                    raise
+            return True
+
+        return run_in_netns(self.host_netns, probe)
+
+    def nft(self, script: str) -> str:
+        return run_in_netns(self.host_netns, lambda: nftables.run(script))
+
+    def read_sysctl(self, key: str, netns: str | None = None) -> str:
+        def read() -> str:
+            with open(f"/proc/sys/{key}") as f:
+                return f.read().strip()
+
+        return run_in_netns(netns if netns else self.host_netns, read)
+
+    def list_netns(self, directory: str) -> Iterator[str]:
+        with contextlib.suppress(FileNotFoundError):
+            for name in sorted(os.listdir(directory)):
+                yield os.path.join(directory, name)
+
+
+def _write_sysctl(key: str, value: str) -> None:
+    with open(f"/proc/sys/{key}", "w") as f:
+        f.write(value)

@@ -1,0 +1,111 @@
+"""Network namespaces: create, remove, and run code inside one.
+
+Code runs inside a namespace on a short-lived thread that calls ``setns``:
+a namespace switch affects only the calling thread, so the caller's thread
+(perhaps an asyncio loop) never changes namespace, and sockets opened there
+(netlink, nftables, DNS) stay bound to that namespace after the thread ends.
+Python 3.11 has no ``os.setns``, hence ctypes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import errno
+import os
+import threading
+from collections.abc import Callable
+from typing import TypeVar
+
+T = TypeVar("T")
+
+CLONE_NEWNET = 0x40000000
+_MS_BIND = 4096
+_MNT_DETACH = 2
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _check(result: int, what: str) -> None:
+    if result != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"{what}: {os.strerror(err)}")
+
+
+def setns_current_thread(path: str) -> None:
+    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        _check(_libc.setns(fd, CLONE_NEWNET), f"setns {path}")
+    finally:
+        os.close(fd)
+
+
+def run_in_netns(path: str | None, fn: Callable[[], T]) -> T:
+    """Run ``fn`` with the network namespace at ``path`` (None: the caller's own)."""
+    if path is None:
+        return fn()
+    box: dict[str, object] = {}
+
+    def target() -> None:
+        try:
+            setns_current_thread(path)
+            box["value"] = fn()
+        except BaseException as exc:  # handed to the caller's thread
+            box["error"] = exc
+
+    thread = threading.Thread(target=target, name="dockyard-netns")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]  # type: ignore[misc]
+    return box["value"]  # type: ignore[return-value]
+
+
+def create_netns(path: str) -> None:
+    """A new network namespace kept alive by a bind mount at ``path``."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    box: dict[str, BaseException] = {}
+
+    def target() -> None:
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o444)
+            os.close(fd)
+            try:
+                _check(_libc.unshare(CLONE_NEWNET), "unshare(CLONE_NEWNET)")
+                source = f"/proc/self/task/{threading.get_native_id()}/ns/net"
+                _check(
+                    _libc.mount(source.encode(), path.encode(), None, _MS_BIND, None),
+                    f"bind mount {source} on {path}",
+                )
+            except BaseException:
+                os.unlink(path)
+                raise
+        except BaseException as exc:
+            box["error"] = exc
+
+    # The unshared thread ends right away; the namespace lives on through the mount.
+    thread = threading.Thread(target=target, name="dockyard-unshare")
+    thread.start()
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+
+
+def delete_netns(path: str) -> None:
+    """Unmount and remove; a namespace already gone is success."""
+    result = _libc.umount2(path.encode(), _MNT_DETACH)
+    if result != 0:
+        err = ctypes.get_errno()
+        if err not in (errno.EINVAL, errno.ENOENT):
+            raise OSError(err, f"umount {path}: {os.strerror(err)}")
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)
+
+
+def netns_exists(path: str) -> bool:
+    """True when ``path`` is a live namespace mount, not just a leftover placeholder file:
+    a mounted namespace reports the nsfs device, unlike its parent directory."""
+    try:
+        return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
+    except FileNotFoundError:
+        return False

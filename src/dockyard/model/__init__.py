@@ -1,0 +1,1 @@
+"""Frozen values the engine reasons about; no I/O here."""

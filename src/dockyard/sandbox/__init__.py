@@ -1,0 +1,1 @@
+"""Per-sandbox files: /etc/hosts, /etc/hostname, /etc/resolv.conf (rendered, pure)."""

@@ -1,0 +1,23 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from dockyard.engine import Engine
+from tests.integration.hosts import Host, make_host
+
+
+@pytest.fixture
+def host() -> Iterator[Host]:
+    with make_host() as h:
+        yield h
+
+
+@pytest.fixture
+def engine(host: Host) -> Iterator[Engine]:
+    eng = host.engine()
+    try:
+        yield eng
+    finally:
+        eng.close()
