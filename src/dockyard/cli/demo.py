@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 from dockyard.engine import Engine, EngineConfig
@@ -85,7 +86,7 @@ def run_demo(keep: bool = False) -> int:
             print("\ncleaned up: networks, namespaces, veths, nftables table removed")
 
 
-def _serve(busybox: str, box: Sandbox, name: str):  # type: ignore[no-untyped-def]
+def _serve(busybox: str, box: Sandbox, name: str) -> subprocess.Popen[bytes]:
     docroot = os.path.join(os.path.dirname(box.netns), f"www-{name}")
     os.makedirs(docroot, exist_ok=True)
     with open(os.path.join(docroot, "index.html"), "w") as f:
@@ -100,7 +101,7 @@ def _serve(busybox: str, box: Sandbox, name: str):  # type: ignore[no-untyped-de
 
 
 @contextmanager
-def _deadline(seconds: float) -> Iterator[object]:
+def _deadline(seconds: float) -> Iterator[Callable[[], bool]]:
     end = time.monotonic() + seconds
     yield lambda: time.monotonic() > end
 

@@ -26,7 +26,6 @@ from dockyard.engine.gateway import default_routes
 from dockyard.engine.locking import FileLock
 from dockyard.engine.state import State
 from dockyard.errors import Conflict, DockyardError, Forbidden, InvalidParameter, NotFound
-from dockyard.nft import render_delete
 from dockyard.ipam import (
     DEFAULT_BRIDGE_SUBNET,
     IPAddress,
@@ -57,6 +56,7 @@ from dockyard.model.network import (
     Pool,
 )
 from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
+from dockyard.nft import render_delete
 from dockyard.portmap import Binding, PortSpec, allocate_host_ports
 from dockyard.sandbox.files import render_hostname, render_hosts
 from dockyard.store.base import Store, Txn

@@ -132,7 +132,8 @@ def test_icc_false_blocks_containers_on_one_bridge(engine: Engine) -> None:
 def test_user_subnet_gateway_range_aux_and_static_ip(engine: Engine) -> None:
     net = engine.create_network(
         "custom",
-        pools=[PoolRequest("10.30.0.0/16", "10.30.0.254", "10.30.5.0/24", {"printer": "10.30.5.0"})],
+        pools=[PoolRequest("10.30.0.0/16", "10.30.0.254", "10.30.5.0/24",
+                           {"printer": "10.30.5.0"})],
     )
     assert net.pools[0].gateway == "10.30.0.254"
     engine.create_sandbox("a")

@@ -1,0 +1,153 @@
+"""Records: what each sandbox can resolve, decided by pure code."""
+
+from __future__ import annotations
+
+from ipaddress import IPv4Address, IPv6Address
+
+import pytest
+
+from dockyard.dns.records import (
+    QTYPE_A,
+    QTYPE_AAAA,
+    QTYPE_MX,
+    QTYPE_PTR,
+    Answer,
+    AnswerKind,
+    DnsEndpoint,
+    Records,
+    build_records,
+    reverse_name_to_address,
+)
+from dockyard.errors import InvalidParameter
+
+V4 = IPv4Address
+FOUND, NODATA, FORWARD, NO_FORWARD = (
+    AnswerKind.FOUND,
+    AnswerKind.NODATA,
+    AnswerKind.FORWARD,
+    AnswerKind.NO_FORWARD,
+)
+
+
+def ep(
+    net: str,
+    sandbox: str,
+    *names: str,
+    v4: str | None = None,
+    v6: str | None = None,
+    net_name: str | None = None,
+) -> DnsEndpoint:
+    return DnsEndpoint(
+        network_id=net,
+        network_name=net_name or f"{net}-name",
+        sandbox_id=sandbox,
+        names=names,
+        ipv4=V4(v4) if v4 else None,
+        ipv6=IPv6Address(v6) if v6 else None,
+    )
+
+
+@pytest.fixture
+def records() -> Records:
+    return build_records(
+        [
+            ep("n1", "web", "web", "frontend", "abc123def456", v4="10.1.0.2", net_name="front"),
+            ep("n1", "api1", "api", "svc", v4="10.1.0.3", net_name="front"),
+            ep("n2", "api1", "api", "svc", v4="10.2.0.3", v6="fd00::3", net_name="back"),
+            ep("n2", "db", "db", "svc", v4="10.2.0.4", net_name="back"),
+            ep("n2", "db2", "svc", v4="10.2.0.5", net_name="back"),
+        ]
+    )
+
+
+def test_name_on_own_network_is_found(records: Records) -> None:
+    assert records.lookup("web", "api", QTYPE_A) == Answer(FOUND, (V4("10.1.0.3"),))
+
+
+def test_name_only_on_another_network_is_forwarded(records: Records) -> None:
+    # db is on n2 only; web is on n1 only: Docker forwards such names upstream.
+    assert records.lookup("web", "db", QTYPE_A).kind is FORWARD
+    assert records.lookup("api1", "db", QTYPE_A) == Answer(FOUND, (V4("10.2.0.4"),))
+
+
+def test_sandbox_on_two_networks_resolves_both(records: Records) -> None:
+    assert records.lookup("api1", "web", QTYPE_A).addresses == (V4("10.1.0.2"),)
+    assert records.lookup("api1", "db", QTYPE_A).addresses == (V4("10.2.0.4"),)
+
+
+def test_first_network_of_the_sandbox_wins_for_a_name_on_both(records: Records) -> None:
+    # "api" exists on n1 and n2; api1 joined n1 first.
+    assert records.lookup("api1", "api", QTYPE_A).addresses == (V4("10.1.0.3"),)
+
+
+def test_aliases_short_id_and_case_insensitivity(records: Records) -> None:
+    for name in ("frontend", "abc123def456", "WEB", "Web.", "FrontEnd"):
+        assert records.lookup("api1", name, QTYPE_A).addresses == (V4("10.1.0.2"),), name
+
+
+def test_name_dot_network_form_selects_the_network(records: Records) -> None:
+    assert records.lookup("api1", "api.back", QTYPE_A).addresses == (V4("10.2.0.3"),)
+    assert records.lookup("api1", "API.Front.", QTYPE_A).addresses == (V4("10.1.0.3"),)
+    # a network the asker is not on is not ours
+    assert records.lookup("web", "api.back", QTYPE_A).kind is FORWARD
+
+
+def test_shared_alias_returns_every_address_in_registration_order(records: Records) -> None:
+    answer = records.lookup("db", "svc", QTYPE_A)
+    assert answer == Answer(FOUND, (V4("10.2.0.3"), V4("10.2.0.4"), V4("10.2.0.5")))
+
+
+def test_aaaa_and_nodata_for_a_known_name_without_that_family(records: Records) -> None:
+    assert records.lookup("db", "api", QTYPE_AAAA) == Answer(FOUND, (IPv6Address("fd00::3"),))
+    assert records.lookup("db", "db", QTYPE_AAAA) == Answer(NODATA)
+    assert records.lookup("db", "db", QTYPE_MX) == Answer(NODATA)
+    assert records.lookup("db", "db", 16).kind is FORWARD  # TXT goes upstream, as in Docker
+
+
+def test_ptr_answers_first_name_dot_network(records: Records) -> None:
+    assert records.lookup("db", "4.0.2.10.in-addr.arpa", QTYPE_PTR) == Answer(FOUND, ptr="db.back")
+    v6 = IPv6Address("fd00::3").reverse_pointer
+    assert records.lookup("db", v6, QTYPE_PTR).ptr == "api.back"
+    # an address on a network the asker is not on is forwarded
+    assert records.lookup("web", "4.0.2.10.in-addr.arpa", QTYPE_PTR).kind is FORWARD
+
+
+def test_unknown_sandbox_forwards(records: Records) -> None:
+    assert records.lookup("nobody", "web", QTYPE_A).kind is FORWARD
+
+
+def test_internal_only_sandbox_does_not_forward() -> None:
+    recs = build_records(
+        [
+            ep("i", "a", "a", v4="10.9.0.2"),
+            ep("i", "b", "b", v4="10.9.0.3"),
+            ep("n", "b", "b", v4="10.8.0.3"),
+        ],
+        internal_networks=frozenset({"i"}),
+    )
+    assert recs.lookup("a", "b", QTYPE_A).kind is FOUND
+    assert recs.lookup("a", "example.com", QTYPE_A).kind is NO_FORWARD
+    # b also has a non-internal network: it may reach upstream
+    assert recs.lookup("b", "example.com", QTYPE_A).kind is FORWARD
+
+
+def test_records_are_rebuilt_not_edited() -> None:
+    first = build_records([ep("n", "a", "a", v4="10.0.0.2")])
+    second = build_records([ep("n", "a", "a", v4="10.0.0.2"), ep("n", "b", "b", v4="10.0.0.3")])
+    assert first.lookup("a", "b", QTYPE_A).kind is FORWARD
+    assert second.lookup("a", "b", QTYPE_A).addresses == (V4("10.0.0.3"),)
+
+
+def test_invalid_names_and_network_names_are_rejected() -> None:
+    with pytest.raises(InvalidParameter, match=r'invalid DNS name "a\.\.b"'):
+        ep("n", "a", "a..b")
+    with pytest.raises(InvalidParameter, match="network_name"):
+        build_records([ep("n", "a", "a", net_name="x"), ep("n", "b", "b", net_name="y")])
+
+
+def test_reverse_name_parsing() -> None:
+    assert reverse_name_to_address("4.3.2.1.in-addr.arpa.") == V4("1.2.3.4")
+    assert reverse_name_to_address("4.3.2.in-addr.arpa") is None
+    assert reverse_name_to_address("999.3.2.1.in-addr.arpa") is None
+    assert reverse_name_to_address("example.com") is None
+    assert reverse_name_to_address(IPv6Address("fd00::1").reverse_pointer) == IPv6Address("fd00::1")

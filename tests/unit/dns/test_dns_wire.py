@@ -1,0 +1,212 @@
+"""Wire format: local answers built from precomputed bytes, checked with dnspython."""
+
+from __future__ import annotations
+
+import random
+from ipaddress import IPv4Address
+
+import dns.edns
+import dns.flags
+import dns.message
+import dns.rcode
+import dns.rdatatype
+import pytest
+
+from dockyard.dns.records import DnsEndpoint, build_records
+from dockyard.dns.wire import (
+    FORWARD,
+    CompiledTable,
+    QueryInfo,
+    compile_records,
+    query_info,
+    respond,
+    truncate_reply,
+)
+
+
+def table_for(n_shared: int = 3, internal: bool = False) -> CompiledTable:
+    eps = [
+        DnsEndpoint(
+            "n1",
+            "net1",
+            f"sb{i}",
+            (f"c{i}", "shared"),
+            IPv4Address(f"10.0.{i // 250}.{i % 250 + 2}"),
+        )
+        for i in range(n_shared)
+    ]
+    eps.append(DnsEndpoint("n1", "net1", "asker", ("asker",), IPv4Address("10.0.9.9")))
+    table = compile_records(build_records(eps, frozenset({"n1"}) if internal else frozenset())).get(
+        "asker"
+    )
+    assert table is not None
+    return table
+
+
+def ask(
+    table: CompiledTable | None, name: str, rdtype: str = "A", *, tcp: bool = False, **make: object
+) -> dns.message.Message:
+    query = dns.message.make_query(name, rdtype, **make)  # type: ignore[arg-type]
+    reply = respond(table, query.to_wire(), tcp=tcp)
+    assert reply, f"expected a local answer for {name} {rdtype}, got {reply!r}"
+    msg = dns.message.from_wire(reply)
+    assert msg.id == query.id
+    return msg
+
+
+def addresses(msg: dns.message.Message) -> list[str]:
+    return [rd.address for rrset in msg.answer for rd in rrset]
+
+
+def test_answer_round_trip() -> None:
+    msg = ask(table_for(1), "c0")
+    assert msg.rcode() == dns.rcode.NOERROR
+    assert msg.flags & dns.flags.QR and msg.flags & dns.flags.RA and msg.flags & dns.flags.RD
+    assert addresses(msg) == ["10.0.0.2"]
+    assert msg.answer[0].ttl == 600
+    assert msg.question[0].name == dns.name.from_text("c0")
+
+
+def test_question_spelling_is_echoed_and_lookup_is_case_insensitive() -> None:
+    msg = ask(table_for(1), "C0.NeT1.")
+    assert str(msg.question[0].name) == "C0.NeT1."
+    assert str(msg.answer[0].name) == "C0.NeT1."
+    assert addresses(msg) == ["10.0.0.2"]
+
+
+def test_shared_name_returns_all_and_rotates() -> None:
+    table = table_for(3)
+    firsts = []
+    for _ in range(6):
+        got = addresses(ask(table, "shared"))
+        assert sorted(got) == ["10.0.0.2", "10.0.0.3", "10.0.0.4"]
+        firsts.append(got[0])
+    assert firsts == ["10.0.0.2", "10.0.0.3", "10.0.0.4"] * 2
+
+
+def test_nodata_for_missing_family_and_mx() -> None:
+    for rdtype in ("AAAA", "MX"):
+        msg = ask(table_for(1), "c0", rdtype)
+        assert msg.rcode() == dns.rcode.NOERROR and msg.answer == []
+
+
+def test_ptr() -> None:
+    msg = ask(table_for(1), "2.0.0.10.in-addr.arpa", "PTR")
+    assert [str(rd.target) for rd in msg.answer[0]] == ["c0.net1."]
+
+
+def test_unknown_names_and_types_are_forwarded() -> None:
+    table = table_for(1)
+    for name, rdtype in (("example.com", "A"), ("c0", "TXT")):
+        assert respond(table, dns.message.make_query(name, rdtype).to_wire()) == FORWARD
+    assert respond(None, dns.message.make_query("c0", "A").to_wire()) == FORWARD
+
+
+def test_internal_scope_answers_servfail_instead_of_forwarding() -> None:
+    msg = ask(table_for(1, internal=True), "example.com")
+    assert msg.rcode() == dns.rcode.SERVFAIL
+    assert addresses(ask(table_for(1, internal=True), "c0")) == ["10.0.0.2"]
+
+
+def test_edns_opt_is_answered() -> None:
+    msg = ask(table_for(1), "c0", use_edns=0, payload=4096)
+    assert msg.edns == 0
+    assert msg.payload == 1232
+    plain = ask(table_for(1), "c0")
+    assert plain.edns == -1
+
+
+def test_unsupported_edns_version_gets_badvers() -> None:
+    msg = ask(table_for(1), "c0", use_edns=1)
+    assert msg.rcode() == dns.rcode.BADVERS
+    assert msg.answer == []
+
+
+def test_large_answer_sets_tc_over_udp_and_is_whole_over_tcp() -> None:
+    table = table_for(100)  # 100 A records = 1600 bytes of answers
+    udp = ask(table, "shared")
+    assert udp.flags & dns.flags.TC
+    assert 0 < len(addresses(udp)) < 100
+    assert len(udp.to_wire()) <= 512
+    bigger = ask(table, "shared", use_edns=0, payload=1232)
+    assert bigger.flags & dns.flags.TC and len(bigger.to_wire()) <= 1232
+    assert len(addresses(bigger)) > len(addresses(udp))
+    tcp = ask(table, "shared", tcp=True)
+    assert not tcp.flags & dns.flags.TC
+    assert len(addresses(tcp)) == 100
+
+
+def _raw_query(name: bytes = b"\x02c0\x00", qd: int = 1, flags: int = 0x0100) -> bytes:
+    return (
+        b"\x12\x34"
+        + flags.to_bytes(2, "big")
+        + qd.to_bytes(2, "big")
+        + b"\x00" * 6
+        + name
+        + b"\x00\x01\x00\x01"
+    )
+
+
+def _rcode(reply: bytes | None) -> int:
+    assert reply
+    return reply[3] & 0x0F
+
+
+def test_garbage_gets_formerr_or_is_dropped() -> None:
+    table = table_for(1)
+    assert respond(table, b"") is None
+    assert respond(table, b"\x00" * 11) is None
+    assert respond(table, _raw_query(flags=0x8100)) is None  # a response: never answered
+    assert _rcode(respond(table, _raw_query(qd=0))) == dns.rcode.FORMERR
+    assert _rcode(respond(table, _raw_query(qd=2))) == dns.rcode.FORMERR
+    assert _rcode(respond(table, _raw_query()[:-3])) == dns.rcode.FORMERR  # truncated
+    assert _rcode(respond(table, _raw_query(name=b"\xc0\x0c"))) == dns.rcode.FORMERR
+    assert _rcode(respond(table, _raw_query(name=b"\x3f" + b"a" * 63 * 5))) == dns.rcode.FORMERR
+    reply = respond(table, _raw_query(flags=0x2800))  # opcode UPDATE
+    assert _rcode(reply) == dns.rcode.NOTIMP
+    assert reply is not None and reply[:2] == b"\x12\x34"
+
+
+def test_random_and_mutated_packets_never_raise() -> None:
+    table = table_for(3)
+    rng = random.Random(1234)
+    seeds = [
+        dns.message.make_query(n, t, use_edns=e).to_wire()
+        for n in ("c0", "shared", "x.example")
+        for t in ("A", "AAAA", "PTR")
+        for e in (-1, 0)
+    ]
+    for _ in range(20000):
+        if rng.random() < 0.3:
+            data = rng.randbytes(rng.randrange(0, 80))
+        else:
+            data = bytearray(rng.choice(seeds))
+            for _ in range(rng.randrange(1, 4)):
+                data[rng.randrange(len(data))] = rng.randrange(256)
+            data = bytes(data[: rng.randrange(len(data) + 1)])
+        reply = respond(table, data)
+        if reply:
+            assert reply[:2] == data[:2] and reply[2] & 0x80
+
+
+def test_forwarded_reply_is_truncated_for_the_client() -> None:
+    query = dns.message.make_query("big.example", "TXT")
+    wire = query.to_wire()
+    info = query_info(wire)
+    assert isinstance(info, QueryInfo) and info.udp_limit == 512
+    reply = dns.message.make_response(query)
+    reply.answer.append(
+        dns.rrset.from_text("big.example.", 60, "IN", "TXT", *[f'"{c * 200}"' for c in "abcde"])
+    )
+    cut = dns.message.from_wire(truncate_reply(reply.to_wire(), info))
+    assert cut.flags & dns.flags.TC and cut.answer == [] and cut.id == query.id
+    small = dns.message.make_response(query).to_wire()
+    assert truncate_reply(small, info) == small
+
+
+@pytest.mark.parametrize("payload", [100, 512, 4096])
+def test_edns_udp_limit_is_at_least_512(payload: int) -> None:
+    info = query_info(
+        dns.message.make_query("a.example", "A", use_edns=0, payload=payload).to_wire()
+    )
+    assert info is not None and info.udp_limit == max(512, payload)
