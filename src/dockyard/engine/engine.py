@@ -492,7 +492,8 @@ class Engine:
             self._check_connect(state, network, sandbox, ipv4, ipv6)
             driver = get_driver(network.driver)
             v4, v6 = self._addresses(state, network, ipv4, ipv6)
-            seq = sandbox.next_seq
+            # Attach order, derived from the endpoints themselves (no counter to keep in sync).
+            seq = 1 + max((e.seq for e in state.endpoints_of_sandbox(sandbox.id)), default=-1)
             endpoint = Endpoint(
                 id=new_id(),
                 network_id=network.id,
@@ -516,7 +517,6 @@ class Engine:
                 endpoint = replace(endpoint, host_ifname=host_veth_name(endpoint.id))
             with self.store.transaction() as txn:
                 txn.put("endpoint", endpoint.id, endpoint.to_doc())
-                txn.put("sandbox", sandbox.id, replace(sandbox, next_seq=seq + 1).to_doc())
             try:
                 ready = endpoint.with_state("ready")
                 with self.store.transaction() as txn:

@@ -31,7 +31,6 @@ class Sandbox:
     # endpoint that holds the default route (Docker programs NAT on the gateway endpoint).
     ports: tuple[Binding, ...] = ()
     exposed: tuple[str, ...] = ()  # "80/tcp": exposed but not published
-    next_seq: int = 0
     state: str = "ready"
     labels: dict[str, str] = field(default_factory=dict)
 
@@ -57,7 +56,6 @@ class Sandbox:
                 for p in self.ports
             ],
             "exposed": list(self.exposed),
-            "next_seq": self.next_seq,
             "state": self.state,
             "labels": dict(self.labels),
         }
@@ -82,7 +80,6 @@ class Sandbox:
                 for p in doc.get("ports") or ()
             ),
             exposed=tuple(doc.get("exposed") or ()),
-            next_seq=int(doc.get("next_seq") or 0),
             state=doc.get("state", "ready"),
             labels=dict(doc.get("labels") or {}),
         )
