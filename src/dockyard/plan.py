@@ -133,6 +133,9 @@ class ApplyFirewall(Step):
 
     script: str
     previous: str = ""
+    # A whole-table script to apply if ``script`` (a delta) is refused: a delta fails when
+    # the kernel's table drifted from the record; the whole table is right regardless.
+    fallback: str = ""
 
     def undo(self) -> Step:
         return ApplyFirewall(self.previous, self.script)

@@ -79,6 +79,8 @@ class Kernel(Protocol):
 
     def port_is_free(self, proto: str, host_ip: str | None, port: int) -> bool: ...
 
+    def close(self) -> None: ...
+
 
 @dataclass(frozen=True)
 class PoolRequest:
@@ -136,17 +138,19 @@ class Engine:
         return os.path.join(self.config.root, "sandboxes", sandbox_id)
 
     def _firewall_step(self, after: State, txn: Txn) -> plan.ApplyFirewall | None:
-        """The ruleset for ``after`` if it differs from what is applied, else None."""
-        script = firewall.render(after)
-        applied = txn.get("firewall", "applied") or {}
-        if applied.get("script") == script:
-            return None
-        return plan.ApplyFirewall(script, applied.get("script", ""))
+        """The change taking the applied table to ``after``'s (element deltas once a state
+        is recorded, else the whole table), or None if there is none."""
+        new = firewall.firewall_state(after)
+        return firewall.firewall_step(
+            txn.get("firewall", "applied"), txn.get("firewall", "state"), new
+        )
 
     @staticmethod
     def _record_firewall(txn: Txn, step: plan.ApplyFirewall | None) -> None:
-        if step is not None:
-            txn.put("firewall", "applied", {"script": step.script})
+        if isinstance(step, firewall.ApplyFirewallState):
+            applied, state = firewall.records(step)
+            txn.put("firewall", "applied", applied)
+            txn.put("firewall", "state", state)
 
     # ------------------------------------------------------------ networks
 
@@ -747,6 +751,7 @@ class Engine:
         return failures
 
     def close(self) -> None:
+        self.kernel.close()
         self.store.close()
 
 

@@ -11,6 +11,7 @@ import contextlib
 import errno
 import os
 import socket
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, TypeVar
@@ -21,54 +22,97 @@ from pyroute2.netlink.exceptions import NetlinkError
 from dockyard import plan
 from dockyard.errors import KernelError
 from dockyard.kernel import netlink, nftables
-from dockyard.kernel.ns import create_netns, delete_netns, netns_exists, run_in_netns
+from dockyard.kernel.ns import NetnsWorker, create_netns, delete_netns, netns_exists
 
 T = TypeVar("T")
+
+
+class _Session:
+    """The namespace workers (thread + netlink socket) opened for one batch of steps."""
+
+    def __init__(self) -> None:
+        self.workers: dict[str, tuple[NetnsWorker, IPRoute]] = {}
+
+    def close(self) -> None:
+        for worker, ipr in self.workers.values():
+            worker.call(ipr.close)
+            worker.close()
+        self.workers.clear()
 
 
 class LinuxKernel:
     def __init__(self, host_netns: str | None = None) -> None:
         self.host_netns = host_netns
+        self._host_worker: NetnsWorker | None = None
+        self._host_ipr: IPRoute | None = None
+        self._host_lock = threading.Lock()
+        self._local = threading.local()
+
+    def close(self) -> None:
+        with self._host_lock:
+            if self._host_worker is not None:
+                if self._host_ipr is not None:
+                    self._host_worker.call(self._host_ipr.close)
+                self._host_worker.close()
+            self._host_worker = None
+            self._host_ipr = None
 
     # ----------------------------------------------------------------- apply
 
     def apply(self, steps: Sequence[plan.Step]) -> None:
         """Apply steps in order; on failure undo the completed ones in reverse, then raise."""
-        done: list[plan.Step] = []
-        try:
-            for step in steps:
-                self._apply_one(step)
-                done.append(step)
-        except BaseException as exc:
-            failures = self.revert(done)
-            if isinstance(exc, KernelError):
-                if failures:
-                    exc.add_note("rollback also failed: " + "; ".join(failures))
-                raise
-            raise KernelError(f"{step.describe()}: {exc}") from exc
+        with self._session():
+            done: list[plan.Step] = []
+            try:
+                for step in steps:
+                    self._apply_one(step)
+                    done.append(step)
+            except BaseException as exc:
+                failures = self.revert(done)
+                if isinstance(exc, KernelError):
+                    if failures:
+                        exc.add_note("rollback also failed: " + "; ".join(failures))
+                    raise
+                raise KernelError(f"{step.describe()}: {exc}") from exc
 
     def revert(self, done: Sequence[plan.Step]) -> list[str]:
         """Best effort: undo every step it can, collect what failed, never stop early."""
         failures = []
-        for step in reversed(done):
-            inverse = step.undo()
-            if inverse is None:
-                continue
-            try:
-                self._apply_one(inverse)
-            except Exception as exc:  # keep undoing the rest
-                failures.append(f"{inverse.describe()}: {exc}")
+        with self._session():
+            for step in reversed(done):
+                inverse = step.undo()
+                if inverse is None:
+                    continue
+                try:
+                    self._apply_one(inverse)
+                except Exception as exc:  # keep undoing the rest
+                    failures.append(f"{inverse.describe()}: {exc}")
         return failures
 
     def teardown(self, steps: Sequence[plan.Step]) -> list[str]:
         """Apply removal steps best-effort; return what failed."""
         failures = []
-        for step in steps:
-            try:
-                self._apply_one(step)
-            except Exception as exc:
-                failures.append(f"{step.describe()}: {exc}")
+        with self._session():
+            for step in steps:
+                try:
+                    self._apply_one(step)
+                except Exception as exc:
+                    failures.append(f"{step.describe()}: {exc}")
         return failures
+
+    @contextlib.contextmanager
+    def _session(self) -> Iterator[None]:
+        """Share one worker per namespace across the steps of a batch (re-entrant)."""
+        if getattr(self._local, "session", None) is not None:
+            yield
+            return
+        session = _Session()
+        self._local.session = session
+        try:
+            yield
+        finally:
+            self._local.session = None
+            session.close()
 
     def _apply_one(self, step: plan.Step) -> None:
         try:
@@ -82,6 +126,11 @@ class LinuxKernel:
         if isinstance(step, plan.CreateNetns):
             create_netns(step.path)
         elif isinstance(step, plan.DeleteNetns):
+            session = getattr(self._local, "session", None)
+            if session is not None and step.path in session.workers:
+                worker, ipr = session.workers.pop(step.path)
+                worker.call(ipr.close)
+                worker.close()
             delete_netns(step.path)
         elif isinstance(step, plan.CreateBridge):
             self._host(lambda ipr: netlink.create_bridge(ipr, step.name, step.addresses, step.mtu))
@@ -97,11 +146,15 @@ class LinuxKernel:
         elif isinstance(step, plan.SetDefaultRoutes):
             self._in(step.netns, lambda ipr: self._default_routes(ipr, step))
         elif isinstance(step, plan.Sysctl):
-            run_in_netns(step.netns if step.netns else self.host_netns,
-                         lambda: _write_sysctl(step.key, step.value))
+            self._in(step.netns, lambda _ipr: _write_sysctl(step.key, step.value))
         elif isinstance(step, plan.ApplyFirewall):
             if step.script:
-                run_in_netns(self.host_netns, lambda: nftables.run(step.script))
+                try:
+                    self._host(lambda _ipr: nftables.run(step.script))
+                except KernelError:
+                    if not step.fallback:
+                        raise
+                    self._host(lambda _ipr: nftables.run(step.fallback))
         else:
             raise KernelError(f"unknown plan step {step!r}")
 
@@ -124,15 +177,33 @@ class LinuxKernel:
     # ------------------------------------------------------------- helpers
 
     def _host(self, fn: Callable[[IPRoute], T]) -> T:
-        return self._in(self.host_netns, fn)
+        """Run on the host's long-lived worker with its long-lived netlink socket."""
+        with self._host_lock:
+            if self._host_worker is None:
+                self._host_worker = NetnsWorker(self.host_netns, "dockyard-host")
+            worker = self._host_worker
+        if self._host_ipr is None:
+            self._host_ipr = worker.call(netlink.open_iproute)
+        ipr = self._host_ipr
+        return worker.call(lambda: fn(ipr))
 
-    @staticmethod
-    def _in(netns: str | None, fn: Callable[[IPRoute], T]) -> T:
-        def call() -> T:
-            with contextlib.closing(netlink.open_iproute()) as ipr:
-                return fn(ipr)
-
-        return run_in_netns(netns, call)
+    def _in(self, netns: str | None, fn: Callable[[IPRoute], T]) -> T:
+        if netns is None or netns == self.host_netns:
+            return self._host(fn)
+        session: _Session | None = getattr(self._local, "session", None)
+        if session is not None and netns in session.workers:
+            worker, ipr = session.workers[netns]
+            return worker.call(lambda: fn(ipr))
+        worker = NetnsWorker(netns)
+        ipr = worker.call(netlink.open_iproute)
+        if session is not None:
+            session.workers[netns] = (worker, ipr)
+            return worker.call(lambda: fn(ipr))
+        try:
+            return worker.call(lambda: fn(ipr))
+        finally:
+            worker.call(ipr.close)
+            worker.close()
 
     # ------------------------------------------------------------- observe
 
@@ -160,17 +231,17 @@ class LinuxKernel:
         return netns_exists(path)
 
     def ephemeral_port_range(self) -> tuple[int, int]:
-        def read() -> tuple[int, int]:
+        def read(_ipr: IPRoute) -> tuple[int, int]:
             with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
                 low, high = f.read().split()
             return int(low), int(high)
 
-        return run_in_netns(self.host_netns, read)
+        return self._host(read)
 
     def port_is_free(self, proto: str, host_ip: str | None, port: int) -> bool:
         """Can a socket bind this port on the host? Catches ports held by host processes."""
 
-        def probe() -> bool:
+        def probe(_ipr: IPRoute) -> bool:
             kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
             family = socket.AF_INET6 if host_ip and ":" in host_ip else socket.AF_INET
             address = host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0")
@@ -185,17 +256,17 @@ class LinuxKernel:
                     raise
             return True
 
-        return run_in_netns(self.host_netns, probe)
+        return self._host(probe)
 
     def nft(self, script: str) -> str:
-        return run_in_netns(self.host_netns, lambda: nftables.run(script))
+        return self._host(lambda _ipr: nftables.run(script))
 
     def read_sysctl(self, key: str, netns: str | None = None) -> str:
-        def read() -> str:
+        def read(_ipr: IPRoute) -> str:
             with open(f"/proc/sys/{key}") as f:
                 return f.read().strip()
 
-        return run_in_netns(netns if netns else self.host_netns, read)
+        return self._in(netns, read)
 
     def list_netns(self, directory: str) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):

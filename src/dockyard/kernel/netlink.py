@@ -94,6 +94,9 @@ def create_veth(
         os.close(fd)
     index = _require_index(ipr, host_ifname)
     ipr.link("set", index=index, master=master_index, state="up")
+    # Hairpin: a frame may leave by the port it came in on, so a container reaches its own
+    # published port through the host's address (DNAT sends it straight back).
+    ipr.brport("set", index=index, mode=1)
 
 
 def configure_interface(ipr: IPRoute, ifname: str, addresses: tuple[str, ...]) -> None:

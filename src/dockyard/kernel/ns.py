@@ -13,8 +13,10 @@ import contextlib
 import ctypes
 import errno
 import os
+import queue
 import threading
 from collections.abc import Callable
+from concurrent.futures import Future
 from typing import TypeVar
 
 T = TypeVar("T")
@@ -109,3 +111,51 @@ def netns_exists(path: str) -> bool:
         return os.stat(path).st_dev != os.stat(os.path.dirname(path)).st_dev
     except FileNotFoundError:
         return False
+
+
+class NetnsWorker:
+    """A thread that lives in one network namespace and runs the calls given to it.
+
+    Entering a namespace and opening a netlink socket cost more than most single
+    changes (~0.2 ms and ~1.2 ms here), so a batch of steps for one namespace, or every
+    step for the host, runs on one such thread with one socket.
+    """
+
+    def __init__(self, path: str | None, name: str = "dockyard-netns-worker") -> None:
+        self.path = path
+        self._calls: queue.SimpleQueue[tuple[Callable[[], object], Future[object]] | None] = (
+            queue.SimpleQueue()
+        )
+        self._ready: Future[None] = Future()
+        self._thread = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._thread.start()
+        self._ready.result()
+
+    def _serve(self) -> None:
+        try:
+            if self.path is not None:
+                setns_current_thread(self.path)
+        except BaseException as exc:
+            self._ready.set_exception(exc)
+            return
+        self._ready.set_result(None)
+        while True:
+            item = self._calls.get()
+            if item is None:
+                return
+            fn, future = item
+            try:
+                future.set_result(fn())
+            except BaseException as exc:
+                future.set_exception(exc)
+
+    def call(self, fn: Callable[[], T]) -> T:
+        if threading.current_thread() is self._thread:
+            return fn()
+        future: Future[object] = Future()
+        self._calls.put((fn, future))
+        return future.result()  # type: ignore[return-value]
+
+    def close(self) -> None:
+        self._calls.put(None)
+        self._thread.join()

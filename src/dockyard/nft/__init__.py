@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dockyard.nft.model import FirewallNetwork, FirewallState, PortForward
-from dockyard.nft.render import TABLE, render_delete, render_ruleset
+from dockyard.nft.render import TABLE, render_delete, render_ruleset, render_update
 
 __all__ = [
     "TABLE",
@@ -12,4 +12,5 @@ __all__ = [
     "PortForward",
     "render_delete",
     "render_ruleset",
+    "render_update",
 ]

@@ -1,24 +1,28 @@
 """Render :class:`FirewallState` into one nft script for our own table, ``inet dockyard``.
 
-The script is applied in one transaction (``nft -f``) by ``kernel/nftables.py``. It starts by
-creating the table if missing and deleting it, then declares the whole table afresh, so one
-apply replaces whatever was there: no diffing, no leftovers, and a failed apply changes
-nothing. Output is deterministic (inputs are sorted), which the golden tests rely on.
+Scripts are applied in one transaction (``nft -f``) by ``kernel/nftables.py``. The rules
+are a fixed skeleton; all state lives in named sets and maps (``nft/sets.py``). Two scripts:
+
+* :func:`render_ruleset` creates the table if missing, deletes it, and declares it afresh
+  with every element, so one apply replaces whatever was there (reconcile, first apply);
+* :func:`render_update` only adds and deletes elements, old state → new state. Adding
+  elements to a live table costs about a millisecond; replacing the table costs tens.
+
+Output is deterministic (inputs are sorted), which the golden tests rely on.
 
 Every base chain has ``policy accept``: this table only ever *removes* traffic that is ours
 (between our bridges, into or out of internal networks) and only ever *translates* traffic
 bound for our published ports, so it can never break the host's other traffic. An
 ``accept`` here only ends this table's processing; other tables still get their say.
 
-Shape of the table (empty state → the same skeleton, with no per-network rules)::
+Shape of the table (the rules never change; only set and map elements do)::
 
-    set bridges          every bridge of ours, for the isolation rules
     FORWARD      (filter)  → DY-INTERNAL, then accept DNAT'd flows, then → DY-ISOLATE
-    DY-INTERNAL            internal bridges: nothing leaves, nothing enters
-    DY-ISOLATE             icc=false drops, then bridge-to-other-bridge drops
+    DY-INTERNAL            @internal bridges: nothing leaves, nothing enters
+    DY-ISOLATE             @no_icc drops, then @isolate (pairs of distinct bridges) drops
     PREROUTING   (dstnat)  local destination → DY-PORTS
     OUTPUT       (-100)    local destination → DY-PORTS (host-originated, incl. 127.0.0.1)
-    DY-PORTS               one DNAT rule per published port
+    DY-PORTS               DNAT through the port maps, host-address maps first
     POSTROUTING  (srcnat)  localhost SNAT, hairpin masquerade, outbound masquerade
 
 What the kernel layer must set for these rules to work (verified in throwaway namespaces):
@@ -35,17 +39,18 @@ Why the flows we allow are not hit by our drops (replies included):
 * a published port reached from another of our networks, or from the same network with
   icc=false (hairpin), is accepted by ``ct status dnat`` before DY-ISOLATE; conntrack
   status belongs to the whole connection, so its replies are accepted the same way;
-* internal networks get no published ports (their forwards are skipped here, as Docker
-  does), and DY-INTERNAL runs first, so nothing DNAT'd reaches them either.
+* internal networks get no published ports (their forwards are skipped, as Docker does),
+  and DY-INTERNAL runs first, so nothing DNAT'd reaches them either; traffic between two
+  internal bridges is dropped by the isolation pairs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address, ip_network
 
-from dockyard.nft.model import FirewallNetwork, FirewallState, IPAddress, PortForward
+from dockyard.nft.model import FirewallState
+from dockyard.nft.sets import DECLS, Contents, Element, SetDecl, contents
 
 TABLE = "inet dockyard"
 BRIDGES_SET = "bridges"
@@ -55,12 +60,110 @@ _HEADER = (
     "# apply. Creating then deleting the table first makes this script replace it atomically.\n"
 )
 
+_L4 = "meta l4proto { tcp, udp }"
+
 
 @dataclass(frozen=True)
 class _Chain:
     name: str
     hook: str | None  # "type ... hook ... priority ...;" for base chains, None for regular ones
     rules: tuple[str, ...]
+
+
+_CHAINS = (
+    _Chain(
+        "FORWARD",
+        "type filter hook forward priority filter; policy accept;",
+        (
+            "jump DY-INTERNAL",
+            f'oifname @{BRIDGES_SET} ct status dnat accept comment "published ports may '
+            'cross networks"',
+            "jump DY-ISOLATE",
+        ),
+    ),
+    _Chain(
+        "DY-INTERNAL",
+        None,
+        (
+            'iifname @internal oifname != @internal drop comment "internal: nothing leaves"',
+            'oifname @internal iifname != @internal drop comment "internal: nothing enters"',
+        ),
+    ),
+    _Chain(
+        "DY-ISOLATE",
+        None,
+        (
+            # Frames bridged between two ports of one bridge reach the inet forward hook
+            # with iifname == oifname == the bridge (br_netfilter), which is what this
+            # catches; a pair of two different no_icc bridges is an isolation drop anyway.
+            'iifname @no_icc oifname @no_icc drop comment "icc disabled"',
+            'iifname . oifname @isolate drop comment "isolated from other dockyard networks"',
+        ),
+    ),
+    _Chain(
+        "PREROUTING",
+        "type nat hook prerouting priority dstnat; policy accept;",
+        ("fib daddr type local jump DY-PORTS",),
+    ),
+    # nft 1.0.6 refuses the name "dstnat" on the output hook; -100 is its value.
+    _Chain(
+        "OUTPUT",
+        "type nat hook output priority -100; policy accept;",
+        (
+            "meta nfproto ipv4 fib daddr type local jump DY-PORTS",
+            # The kernel never routes ::1 off the host, so DNAT of [::1]:port would only
+            # black-hole the connection; leaving it alone gives an honest "refused".
+            "meta nfproto ipv6 ip6 daddr != ::1 fib daddr type local jump DY-PORTS",
+        ),
+    ),
+    # A map lookup that finds no key ends the rule without a match, so the any-address maps
+    # only see what no host-address binding took. The jumps already checked "local".
+    _Chain(
+        "DY-PORTS",
+        None,
+        (
+            f"{_L4} dnat ip to ip daddr . meta l4proto . th dport map @ports4_host "
+            'comment "published on one host address"',
+            f"meta nfproto ipv4 {_L4} dnat ip to meta l4proto . th dport map @ports4_any "
+            'comment "published on every local address"',
+            f"{_L4} dnat ip6 to ip6 daddr . meta l4proto . th dport map @ports6_host "
+            'comment "published on one host address"',
+            f"meta nfproto ipv6 {_L4} dnat ip6 to meta l4proto . th dport map @ports6_any "
+            'comment "published on every local address"',
+        ),
+    ),
+    _Chain(
+        "POSTROUTING",
+        "type nat hook postrouting priority srcnat; policy accept;",
+        (
+            # The host reaching its published port on 127.0.0.1 gets DNAT'd in OUTPUT, then
+            # leaves through the bridge with source 127.0.0.1, which the container could not
+            # answer. The kernel layer sets net.ipv4.conf.<bridge>.route_localnet=1 so that
+            # such a packet is routed at all; here it gets the bridge's address as source.
+            "ip saddr 127.0.0.0/8 snat ip to oifname map @localhost_snat "
+            'comment "published ports reached from localhost"',
+            "ip saddr 127.0.0.0/8 oifname @localhost_masq masquerade "
+            'comment "published ports reached from localhost, bridge without address"',
+            # Hairpin: a container reaching a published port of its own network through a
+            # host address. Without SNAT the peer would answer it directly, bypassing the
+            # DNAT's reverse translation, and the client would drop the reply. A container
+            # reaching its *own* published port also needs hairpin mode on its bridge port
+            # (br_netfilter DNATs the bridged frame and sends it back out the port it came
+            # in by); the kernel layer sets that, as Docker does without its userland proxy.
+            'oifname . ip saddr @hairpin4 ct status dnat masquerade comment "hairpin to '
+            'published ports"',
+            'oifname . ip6 saddr @hairpin6 ct status dnat masquerade comment "hairpin to '
+            'published ports"',
+            # Leaving through any interface but the subnet's own bridge, as Docker's
+            # "-s subnet ! -o bridge -j MASQUERADE": subnets of ours never overlap, so
+            # "(oifname, saddr) is not a (bridge, own subnet) pair" says exactly that.
+            "ip saddr @masq4 oifname . ip saddr != @subnets4 masquerade "
+            'comment "outbound masquerade"',
+            "ip6 saddr @masq6 oifname . ip6 saddr != @subnets6 masquerade "
+            'comment "outbound masquerade"',
+        ),
+    ),
+)
 
 
 def render_delete() -> str:
@@ -70,61 +173,56 @@ def render_delete() -> str:
 
 def render_ruleset(state: FirewallState) -> str:
     """The whole ``inet dockyard`` table for ``state``, as one atomic, idempotent script."""
-    networks = sorted(state.networks, key=lambda n: n.bridge)
-    internal = {n.bridge for n in networks if n.internal}
-    ports = _published(state.ports, internal)
-
-    chains = (
-        _Chain(
-            "FORWARD",
-            "type filter hook forward priority filter; policy accept;",
-            (
-                "jump DY-INTERNAL",
-                f'oifname @{BRIDGES_SET} ct status dnat accept comment "published ports may '
-                'cross networks"',
-                "jump DY-ISOLATE",
-            ),
-        ),
-        _Chain("DY-INTERNAL", None, tuple(_internal_rules(networks))),
-        _Chain("DY-ISOLATE", None, tuple(_isolation_rules(networks))),
-        _Chain(
-            "PREROUTING",
-            "type nat hook prerouting priority dstnat; policy accept;",
-            ("fib daddr type local jump DY-PORTS",),
-        ),
-        # nft 1.0.6 refuses the name "dstnat" on the output hook; -100 is its value.
-        _Chain(
-            "OUTPUT",
-            "type nat hook output priority -100; policy accept;",
-            (
-                "meta nfproto ipv4 fib daddr type local jump DY-PORTS",
-                # The kernel never routes ::1 off the host, so DNAT of [::1]:port would only
-                # black-hole the connection; leaving it alone gives an honest "refused".
-                "meta nfproto ipv6 ip6 daddr != ::1 fib daddr type local jump DY-PORTS",
-            ),
-        ),
-        _Chain("DY-PORTS", None, tuple(_dnat_rule(p) for p in ports)),
-        _Chain(
-            "POSTROUTING",
-            "type nat hook postrouting priority srcnat; policy accept;",
-            tuple(_postrouting_rules(networks, ports)),
-        ),
-    )
-
+    elements = contents(state)
     out = [_HEADER, render_delete(), f"table {TABLE} {{\n"]
-    out.append(_render_set(n.bridge for n in networks))
-    for chain in chains:
+    for decl in DECLS:
+        out.append(_render_set(decl, elements[decl.name]))
+    for chain in _CHAINS:
         out.append("\n")
         out.append(_render_chain(chain))
     out.append("}\n")
     return "".join(out)
 
 
-def _render_set(bridges: Iterable[str]) -> str:
-    names = ", ".join(f'"{b}"' for b in bridges)
-    lines = [f"\tset {BRIDGES_SET} {{\n", "\t\ttype ifname\n"]
-    if names:  # nft rejects "elements = { }"; an empty set simply has no elements line
-        lines.append(f"\t\telements = {{ {names} }}\n")
+def render_update(old: FirewallState, new: FirewallState) -> str:
+    """Element changes taking a table rendered for ``old`` to ``new``; "" if none.
+
+    Deletes come first so that a map key whose value changed is removed before it is added
+    again; the whole script is one transaction, so nothing sees the gap.
+    """
+    return render_contents_update(contents(old), contents(new))
+
+
+def render_contents_update(old: Contents, new: Contents) -> str:
+    deletes: list[str] = []
+    adds: list[str] = []
+    for decl in DECLS:
+        before = old.get(decl.name, frozenset())
+        after = new.get(decl.name, frozenset())
+        gone = before - after
+        if gone:
+            # A map element is deleted by key alone.
+            keys = ", ".join(sorted({key for key, _ in gone}))
+            deletes.append(f"delete element {TABLE} {decl.name} {{ {keys} }}\n")
+        added = after - before
+        if added:
+            adds.append(f"add element {TABLE} {decl.name} {{ {_elements(added)} }}\n")
+    return "".join(deletes + adds)
+
+
+def _elements(elements: Iterable[Element]) -> str:
+    return ", ".join(key if value is None else f"{key} : {value}" for key, value in sorted(
+        elements, key=lambda e: e[0]
+    ))
+
+
+def _render_set(decl: SetDecl, elements: frozenset[Element]) -> str:
+    kind = "map" if decl.is_map else "set"
+    lines = [f"\t{kind} {decl.name} {{\n", f"\t\ttype {decl.type}\n"]
+    if decl.interval:
+        lines.append("\t\tflags interval\n")
+    if elements:  # nft rejects "elements = { }"; an empty set simply has no elements line
+        lines.append(f"\t\telements = {{ {_elements(elements)} }}\n")
     lines.append("\t}\n")
     return "".join(lines)
 
@@ -136,127 +234,3 @@ def _render_chain(chain: _Chain) -> str:
     lines.extend(f"\t\t{rule}\n" for rule in chain.rules)
     lines.append("\t}\n")
     return "".join(lines)
-
-
-def _internal_rules(networks: Iterable[FirewallNetwork]) -> Iterable[str]:
-    for net in networks:
-        if not net.internal:
-            continue
-        br = net.bridge
-        yield f'iifname "{br}" oifname != "{br}" drop comment "{br}: internal, nothing leaves"'
-        yield f'oifname "{br}" iifname != "{br}" drop comment "{br}: internal, nothing enters"'
-
-
-def _isolation_rules(networks: Iterable[FirewallNetwork]) -> Iterable[str]:
-    for net in networks:
-        br = net.bridge
-        if not net.icc:
-            # Frames bridged between two ports of one bridge reach the inet forward hook
-            # with iifname == oifname == the bridge (br_netfilter), which is what this catches.
-            yield f'iifname "{br}" oifname "{br}" drop comment "{br}: icc disabled"'
-        yield (
-            f'iifname "{br}" oifname != "{br}" oifname @{BRIDGES_SET} drop '
-            f'comment "{br}: isolated from other dockyard networks"'
-        )
-
-
-def _published(ports: Iterable[PortForward], internal: set[str]) -> list[PortForward]:
-    """The forwards we can express, sorted and without duplicates.
-
-    Skipped: ports on internal networks (Docker never publishes there), a host address of
-    the other family than the container's (that needs a userland proxy; DNAT can't), and
-    ``::1``, which the kernel never routes off the host, so a DNAT'd [::1] connection could
-    only vanish (Docker serves it with its userland proxy).
-    """
-    kept = {
-        p
-        for p in ports
-        if p.bridge not in internal
-        and (p.host_ip is None or p.host_ip.version == p.container_ip.version)
-        and not (p.host_ip is not None and p.host_ip.version == 6 and p.host_ip.is_loopback)
-    }
-    return sorted(kept, key=_port_key)
-
-
-def _port_key(p: PortForward) -> tuple[str, str, int, int, int, int, int, int]:
-    host_version = 0 if p.host_ip is None else p.host_ip.version
-    host_int = 0 if p.host_ip is None else int(p.host_ip)
-    return (
-        p.bridge,
-        p.proto,
-        p.host_port,
-        host_version,
-        host_int,
-        p.container_ip.version,
-        int(p.container_ip),
-        p.container_port,
-    )
-
-
-def _fam(addr: IPAddress) -> str:
-    return "ip" if isinstance(addr, IPv4Address) else "ip6"
-
-
-def _hostport(addr: IPAddress | None, port: int) -> str:
-    if addr is None:
-        return f"*:{port}"
-    return f"[{addr}]:{port}" if isinstance(addr, IPv6Address) else f"{addr}:{port}"
-
-
-def _dnat_rule(p: PortForward) -> str:
-    if p.host_ip is None or p.host_ip.is_unspecified:
-        # Every local address of the container's family: the jump already checked "local".
-        match = "meta nfproto ipv4" if p.container_ip.version == 4 else "meta nfproto ipv6"
-    else:
-        match = f"{_fam(p.host_ip)} daddr {p.host_ip}"
-    target = _hostport(p.container_ip, p.container_port)
-    comment = f"publish {_hostport(p.host_ip, p.host_port)}/{p.proto} -> {target} on {p.bridge}"
-    return (
-        f"{match} {p.proto} dport {p.host_port} dnat {_fam(p.container_ip)} to {target} "
-        f'comment "{comment}"'
-    )
-
-
-def _postrouting_rules(networks: list[FirewallNetwork], ports: list[PortForward]) -> Iterable[str]:
-    by_bridge = {n.bridge: n for n in networks}
-    port_bridges = sorted({p.bridge for p in ports})
-    v4_port_bridges = {p.bridge for p in ports if p.container_ip.version == 4}
-    loopback = ip_network("127.0.0.0/8")
-
-    for br in port_bridges:
-        net = by_bridge.get(br)
-        if br in v4_port_bridges:
-            # The host reaching its published port on 127.0.0.1 gets DNAT'd in OUTPUT, then
-            # leaves through the bridge with source 127.0.0.1, which the container could not
-            # answer. The kernel layer sets net.ipv4.conf.<bridge>.route_localnet=1 so that
-            # such a packet is routed at all; here it gets the bridge's address as source.
-            nat = (
-                f"snat ip to {net.gateway_v4}"
-                if net is not None and net.gateway_v4 is not None
-                else "masquerade"
-            )
-            yield (
-                f'oifname "{br}" ip saddr {loopback} {nat} '
-                f'comment "{br}: published ports reached from localhost"'
-            )
-        if net is not None:
-            # Hairpin: a container reaching a published port of its own network through a
-            # host address. Without SNAT the peer would answer it directly, bypassing the
-            # DNAT's reverse translation, and the client would drop the reply. A container
-            # reaching its *own* published port also needs hairpin mode on its bridge port
-            # (br_netfilter DNATs the bridged frame and sends it back out the port it came
-            # in by); the kernel layer sets that, as Docker does without its userland proxy.
-            for subnet in net.subnets:
-                yield (
-                    f'oifname "{br}" {_fam(subnet.network_address)} saddr {subnet} '
-                    f'ct status dnat masquerade comment "{br}: hairpin to published ports"'
-                )
-
-    for net in networks:
-        if net.internal or not net.masquerade:
-            continue
-        for subnet in net.subnets:
-            yield (
-                f'{_fam(subnet.network_address)} saddr {subnet} oifname != "{net.bridge}" '
-                f'masquerade comment "{net.bridge}: outbound masquerade"'
-            )

@@ -70,3 +70,26 @@ def test_port_held_by_a_host_process_is_refused(engine: Engine, host: Host) -> N
             engine.create_sandbox("web", ports=parse_publish("8099:80"))
     finally:
         sock.close()
+
+
+def test_container_reaches_its_own_published_port_through_the_host(
+    engine: Engine, host: Host
+) -> None:
+    engine.create_network("front")
+    web = engine.create_sandbox("web", ports=parse_publish("8088:80"))
+    engine.connect("front", "web")
+    host.run(["ip", "addr", "add", "10.66.0.1/32", "dev", "lo"]).check_returncode()
+    with http_server(web.netns, 80, "hairpin"):
+        assert http_get(web.netns, "http://10.66.0.1:8088/") == "hairpin"
+
+
+def test_firewall_repairs_itself_after_someone_flushed_it(engine: Engine, host: Host) -> None:
+    engine.create_network("front")
+    host.run(["nft", "delete", "table", "inet", "dockyard"]).check_returncode()
+    # The next change is a delta against a table that is gone; the whole table is
+    # applied instead, so the new published port works and isolation is back.
+    web = engine.create_sandbox("web", ports=parse_publish("8089:80"))
+    engine.connect("front", "web")
+    with http_server(web.netns, 80, "repaired"):
+        assert http_get(host.netns, "http://127.0.0.1:8089/") == "repaired"
+    assert "dockyard" in host.run(["nft", "list", "tables"]).stdout

@@ -119,6 +119,18 @@ def chain(script: str, name: str) -> list[str]:
     return [ln.strip() for ln in lines[start:end] if not ln.strip().startswith("type ")]
 
 
+def elements(script: str, name: str) -> set[str]:
+    """The elements of one set or map in a full render."""
+    lines = script.splitlines()
+    heads = (f"set {name} {{", f"map {name} {{")
+    start = next(i for i, ln in enumerate(lines) if ln.strip() in heads)
+    end = lines.index("\t}", start)
+    for ln in lines[start:end]:
+        if ln.strip().startswith("elements = {"):
+            return {e.strip() for e in ln.strip()[len("elements = {") : -1].split(",")}
+    return set()
+
+
 @pytest.mark.parametrize("name", sorted(STATES))
 def test_golden(name: str) -> None:
     got = render_ruleset(STATES[name])
@@ -159,14 +171,15 @@ def test_rendering_ignores_input_order() -> None:
 
 def test_bridges_are_isolated_from_each_other_but_not_from_the_world() -> None:
     script = render_ruleset(STATES["many_ports"])
-    assert 'elements = { "dockyard0", "dy-front", "dy-nomasq" }' in script
+    bridges = ("dockyard0", "dy-front", "dy-nomasq")
+    assert elements(script, "bridges") == {f'"{b}"' for b in bridges}
+    # Every ordered pair of distinct bridges, and nothing with eth0 or a bridge with itself.
+    assert elements(script, "isolate") == {
+        f'"{a}" . "{b}"' for a in bridges for b in bridges if a != b
+    }
     isolate = chain(script, "DY-ISOLATE")
-    for br in ("dockyard0", "dy-front", "dy-nomasq"):
-        # Drops only towards another of our bridges: eth0 is not in @bridges.
-        assert any(
-            r.startswith(f'iifname "{br}" oifname != "{br}" oifname @bridges drop') for r in isolate
-        )
-    assert not any(f'iifname "{b}" oifname "{b}" drop' in script for b in ("dockyard0",))
+    assert any(r.startswith("iifname . oifname @isolate drop") for r in isolate)
+    assert elements(script, "no_icc") == set()
 
 
 def test_forward_order_keeps_published_flows_and_their_replies() -> None:
@@ -179,47 +192,51 @@ def test_forward_order_keeps_published_flows_and_their_replies() -> None:
 
 
 def test_icc_off_drops_traffic_within_the_bridge() -> None:
-    isolate = chain(render_ruleset(STATES["icc_off"]), "DY-ISOLATE")
-    assert (
-        isolate[0] == 'iifname "dy-quiet" oifname "dy-quiet" drop comment "dy-quiet: icc disabled"'
-    )
+    script = render_ruleset(STATES["icc_off"])
+    assert chain(script, "DY-ISOLATE")[0].startswith("iifname @no_icc oifname @no_icc drop")
+    assert elements(script, "no_icc") == {'"dy-quiet"'}
 
 
 def test_internal_network_is_sealed_and_never_published_or_masqueraded() -> None:
     script = render_ruleset(STATES["internal"])
-    internal = chain(script, "DY-INTERNAL")
-    assert internal == [
-        'iifname "dy-back" oifname != "dy-back" drop comment "dy-back: internal, nothing leaves"',
-        'oifname "dy-back" iifname != "dy-back" drop comment "dy-back: internal, nothing enters"',
+    assert [r.split(" comment")[0] for r in chain(script, "DY-INTERNAL")] == [
+        "iifname @internal oifname != @internal drop",
+        "oifname @internal iifname != @internal drop",
     ]
-    assert chain(script, "DY-PORTS") == []
-    post = chain(script, "POSTROUTING")
-    assert not any("dy-back" in r or "172.19.0.0/16" in r for r in post)
-    assert 'ip saddr 172.18.0.0/16 oifname != "dy-front" masquerade' in " ".join(post)
+    assert elements(script, "internal") == {'"dy-back"'}
+    for name in ("ports4_any", "ports4_host", "hairpin4", "localhost_snat"):
+        assert elements(script, name) == set(), name
+    assert elements(script, "masq4") == {"172.18.0.0/16"}
+    # Both isolated from each other, so internal <-> other bridge is dropped too.
+    assert elements(script, "isolate") == {'"dy-back" . "dy-front"', '"dy-front" . "dy-back"'}
 
 
 def test_masquerade_only_when_enabled() -> None:
-    post = " ".join(chain(render_ruleset(STATES["many_ports"]), "POSTROUTING"))
-    assert 'ip saddr 172.17.0.0/16 oifname != "dockyard0" masquerade' in post
-    assert "172.22.0.0/16 oifname" not in post  # dy-nomasq
+    script = render_ruleset(STATES["many_ports"])
+    assert elements(script, "masq4") == {"172.17.0.0/16", "172.18.0.0/16"}  # not dy-nomasq
+    assert '"dy-nomasq" . 172.22.0.0/16' in elements(script, "subnets4")
+    post = chain(script, "POSTROUTING")
+    assert any(
+        r.startswith("ip saddr @masq4 oifname . ip saddr != @subnets4 masquerade") for r in post
+    )
 
 
 def test_published_port_rules() -> None:
-    ports = chain(render_ruleset(STATES["many_ports"]), "DY-PORTS")
-    assert (
-        "meta nfproto ipv4 tcp dport 8080 dnat ip to 172.17.0.2:80 "
-        'comment "publish *:8080/tcp -> 172.17.0.2:80 on dockyard0"'
-    ) in ports
-    assert any(
-        r.startswith("ip daddr 127.0.0.1 tcp dport 8443 dnat ip to 172.17.0.2:443") for r in ports
-    )
-    assert any(
-        r.startswith("meta nfproto ipv4 udp dport 5353 dnat ip to 172.18.0.3:53") for r in ports
-    )
-    assert any(
-        r.startswith("ip daddr 10.1.2.3 tcp dport 2222 dnat ip to 172.22.0.5:22") for r in ports
-    )
-    assert len(ports) == 8  # the duplicate forward is rendered once
+    script = render_ruleset(STATES["many_ports"])
+    assert elements(script, "ports4_any") == {
+        "tcp . 8080 : 172.17.0.2 . 80",
+        "udp . 5353 : 172.18.0.3 . 53",  # 0.0.0.0 is every local address, like no address
+        *(f"tcp . {7000 + i} : 172.18.0.4 . {9000 + i}" for i in range(4)),
+    }
+    assert elements(script, "ports4_host") == {
+        "127.0.0.1 . tcp . 8443 : 172.17.0.2 . 443",
+        "10.1.2.3 . tcp . 2222 : 172.22.0.5 . 22",
+    }
+    ports = chain(script, "DY-PORTS")
+    # Host-address bindings are looked up before the any-address map.
+    assert [r.split(" map ")[1].split()[0] for r in ports] == [
+        "@ports4_host", "@ports4_any", "@ports6_host", "@ports6_any"
+    ]
 
 
 def test_dnat_applies_to_local_destinations_from_outside_containers_and_the_host() -> None:
@@ -232,50 +249,42 @@ def test_dnat_applies_to_local_destinations_from_outside_containers_and_the_host
 
 
 def test_localhost_and_hairpin_snat() -> None:
-    post = chain(render_ruleset(STATES["many_ports"]), "POSTROUTING")
-    assert any(
-        r.startswith('oifname "dockyard0" ip saddr 127.0.0.0/8 snat ip to 172.17.0.1') for r in post
-    )
-    assert any(
-        r.startswith('oifname "dockyard0" ip saddr 172.17.0.0/16 ct status dnat masquerade')
-        for r in post
-    )
+    script = render_ruleset(STATES["many_ports"])
+    post = chain(script, "POSTROUTING")
+    assert post[0].startswith("ip saddr 127.0.0.0/8 snat ip to oifname map @localhost_snat")
+    assert elements(script, "localhost_snat") == {
+        '"dockyard0" : 172.17.0.1', '"dy-front" : 172.18.0.1'
+    }
     # No gateway known: masquerade picks the bridge's address instead.
-    assert any(r.startswith('oifname "dy-nomasq" ip saddr 127.0.0.0/8 masquerade') for r in post)
+    assert elements(script, "localhost_masq") == {'"dy-nomasq"'}
+    assert any(r.startswith("oifname . ip saddr @hairpin4 ct status dnat masquerade") for r in post)
+    assert '"dockyard0" . 172.17.0.0/16' in elements(script, "hairpin4")
 
 
 def test_no_localhost_snat_without_published_ports() -> None:
-    post = chain(render_ruleset(STATES["one_network"]), "POSTROUTING")
-    assert post == [
-        'ip saddr 172.17.0.0/16 oifname != "dockyard0" masquerade '
-        'comment "dockyard0: outbound masquerade"'
-    ]
+    script = render_ruleset(STATES["one_network"])
+    for name in ("localhost_snat", "localhost_masq", "hairpin4"):
+        assert elements(script, name) == set(), name
+    assert elements(script, "masq4") == {"172.17.0.0/16"}
 
 
 def test_ipv6_forwards_and_family_mismatch() -> None:
     script = render_ruleset(STATES["ipv6"])
-    ports = chain(script, "DY-PORTS")
-    assert any(
-        r.startswith("meta nfproto ipv6 tcp dport 8080 dnat ip6 to [fd00:21::2]:80") for r in ports
-    )
-    assert any(
-        r.startswith("meta nfproto ipv4 tcp dport 8080 dnat ip to 172.21.0.2:80") for r in ports
-    )
-    assert any(
-        r.startswith("meta nfproto ipv6 udp dport 53 dnat ip6 to [fd00:21::3]:53") for r in ports
-    )
+    assert elements(script, "ports6_any") == {
+        "tcp . 8080 : fd00:21::2 . 80",
+        "udp . 53 : fd00:21::3 . 53",
+    }
+    assert elements(script, "ports4_any") == {"tcp . 8080 : 172.21.0.2 . 80"}
     assert "8082" not in script  # an IPv6 host address cannot DNAT to an IPv4 container
     assert "8081" not in script  # nor can [::1] reach any container
-    post = " ".join(chain(script, "POSTROUTING"))
-    assert 'ip6 saddr fd00:21::/64 oifname != "dy-dual" masquerade' in post
-    assert 'oifname "dy-dual" ip6 saddr fd00:21::/64 ct status dnat masquerade' in post
+    assert elements(script, "masq6") == {"fd00:21::/64"}
+    assert elements(script, "hairpin6") == {'"dy-dual" . fd00:21::/64'}
 
 
 def test_empty_state_is_the_skeleton() -> None:
     script = render_ruleset(FirewallState())
     assert "elements" not in script
-    for name in ("DY-INTERNAL", "DY-ISOLATE", "DY-PORTS", "POSTROUTING"):
-        assert chain(script, name) == []
+    assert chain(script, "DY-PORTS") == chain(render_ruleset(STATES["many_ports"]), "DY-PORTS")
 
 
 @pytest.mark.parametrize(
