@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from ipaddress import IPv4Address, ip_address, ip_network
 from typing import Any
 
@@ -17,6 +17,7 @@ from dockyard import plan
 from dockyard.engine.gateway import gateway_endpoint
 from dockyard.engine.state import State
 from dockyard.errors import InvalidParameter
+from dockyard.model.network import OPT_HOST_BINDING_IPV4
 from dockyard.nft import (
     FirewallNetwork,
     FirewallState,
@@ -64,7 +65,12 @@ def firewall_state(state: State) -> FirewallState:
         addresses: list[IPAddress] = [
             ip_address(a) for a in (chosen.ipv4_address, chosen.ipv6_address) if a
         ]
+        default_ip = network.options.get(OPT_HOST_BINDING_IPV4)
         for binding in sandbox.ports:
+            if binding.host_ip is None and default_ip and default_ip not in ("0.0.0.0", "::"):
+                # The network's com.docker.network.bridge.host_binding_ipv4: where ports
+                # published without an address are bound, as Docker does.
+                binding = replace(binding, host_ip=default_ip)
             forwards.extend(to_port_forwards(binding, addresses, network.device))
     return FirewallState(networks=networks, ports=tuple(forwards))
 

@@ -93,3 +93,14 @@ def test_firewall_repairs_itself_after_someone_flushed_it(engine: Engine, host: 
     with http_server(web.netns, 80, "repaired"):
         assert http_get(host.netns, "http://127.0.0.1:8089/") == "repaired"
     assert "dockyard" in host.run(["nft", "list", "tables"]).stdout
+
+
+def test_host_binding_ipv4_option_limits_where_ports_answer(engine: Engine, host: Host) -> None:
+    engine.create_network(
+        "local", options={"com.docker.network.bridge.host_binding_ipv4": "127.0.0.1"})
+    web = engine.create_sandbox("web", ports=parse_publish("8087:80"))
+    engine.connect("local", "web")
+    host.run(["ip", "addr", "add", "10.77.0.1/32", "dev", "lo"]).check_returncode()
+    with http_server(web.netns, 80, "loopback only"):
+        assert http_get(host.netns, "http://127.0.0.1:8087/") == "loopback only"
+        assert http_get(host.netns, "http://10.77.0.1:8087/", timeout=1) is None

@@ -1,0 +1,105 @@
+"""The engine's decisions against an in-memory kernel and store: no root, milliseconds."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockyard import plan
+from dockyard.engine import Engine, EngineConfig
+from dockyard.errors import Conflict, KernelError, Unavailable
+from dockyard.portmap import parse_publish
+from dockyard.store import MemoryStore
+from tests.unit.engine.fake_kernel import FakeKernel
+
+
+def _engine(tmp_path: Path, kernel: FakeKernel) -> Engine:
+    config = EngineConfig(root=str(tmp_path / "state"), exec_root=str(tmp_path / "run"),
+                          host_resolv_conf=str(tmp_path / "resolv.conf"))
+    return Engine(config, MemoryStore(), kernel).open()
+
+
+def test_predefined_networks_and_default_bridge(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, FakeKernel())
+    names = {n.name: n for n in engine.networks()}
+    assert set(names) == {"bridge", "host", "none"}
+    assert names["bridge"].device == "dockyard0"
+    assert names["bridge"].pools[0].subnet == "172.17.0.0/16"
+
+
+def test_default_bridge_moves_off_a_subnet_the_host_already_routes(tmp_path: Path) -> None:
+    from ipaddress import ip_network
+
+    kernel = FakeKernel()
+    kernel.routes = [ip_network("172.17.0.0/16")]  # say, docker0 on the same machine
+    engine = _engine(tmp_path, kernel)
+    assert engine.network("bridge").pools[0].subnet == "172.18.0.0/16"
+
+
+def test_user_network_skips_host_routes(tmp_path: Path) -> None:
+    from ipaddress import ip_network
+
+    kernel = FakeKernel()
+    engine = _engine(tmp_path, kernel)
+    kernel.routes = [ip_network("172.18.0.0/16")]
+    assert engine.create_network("a").pools[0].subnet == "172.19.0.0/16"
+
+
+@pytest.mark.parametrize("failing", [plan.CreateBridge, plan.ApplyFirewall, plan.Sysctl])
+def test_kernel_failure_on_network_create_leaves_nothing(
+    tmp_path: Path, failing: type[plan.Step]
+) -> None:
+    kernel = FakeKernel()
+    engine = _engine(tmp_path, kernel)
+    before_rows = engine.store.list("network")
+    before_devices = set(kernel.devices)
+    kernel.fail_on = failing
+    with pytest.raises(KernelError):
+        engine.create_network("doomed")
+    assert engine.store.list("network") == before_rows
+    assert kernel.devices == before_devices
+
+
+def test_kernel_failure_on_connect_releases_the_address(tmp_path: Path) -> None:
+    kernel = FakeKernel()
+    engine = _engine(tmp_path, kernel)
+    engine.create_network("n")
+    engine.create_sandbox("a")
+    kernel.fail_on = plan.CreateVeth
+    with pytest.raises(KernelError):
+        engine.connect("n", "a")
+    kernel.fail_on = None
+    assert engine.store.list("endpoint") == []
+    assert engine.connect("n", "a").ipv4 == "172.18.0.2/16"  # the address was not leaked
+
+
+def test_random_ports_exhaust_with_a_clear_error(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, FakeKernel())  # ephemeral range 32768-32770: three ports
+    engine.create_sandbox("a", ports=parse_publish("80") + parse_publish("81"))
+    engine.create_sandbox("b", ports=parse_publish("80"))
+    with pytest.raises(Unavailable):
+        engine.create_sandbox("c", ports=parse_publish("80"))
+    assert sorted(s.name for s in engine.sandboxes()) == ["a", "b"]
+
+
+def test_port_held_on_the_host_is_a_conflict(tmp_path: Path) -> None:
+    kernel = FakeKernel()
+    kernel.busy_ports.add(8080)
+    engine = _engine(tmp_path, kernel)
+    with pytest.raises(Conflict, match="8080"):
+        engine.create_sandbox("a", ports=parse_publish("8080:80"))
+    assert engine.sandboxes() == []
+
+
+def test_firewall_is_only_reapplied_when_it_changes(tmp_path: Path) -> None:
+    kernel = FakeKernel()
+    engine = _engine(tmp_path, kernel)
+    engine.create_network("n")
+    engine.create_sandbox("a")
+    kernel.applied.clear()
+    engine.connect("n", "a")  # no published ports: nothing for the firewall to do
+    assert not any(isinstance(s, plan.ApplyFirewall) for s in kernel.applied)
+    engine.create_sandbox("b", ports=parse_publish("8080:80"))
+    engine.connect("n", "b")
+    assert any(isinstance(s, plan.ApplyFirewall) for s in kernel.applied)
