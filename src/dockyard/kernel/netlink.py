@@ -28,8 +28,14 @@ def open_iproute() -> IPRoute:
 
 
 def link_index(ipr: IPRoute, name: str) -> int | None:
-    found = ipr.link_lookup(ifname=name)
-    return int(found[0]) if found else None
+    # A targeted RTM_GETLINK by name, not link_lookup: that one dumps every link, which
+    # grows with the number of endpoints on the host.
+    try:
+        return int(ipr.link("get", ifname=name)[0]["index"])
+    except NetlinkError as exc:
+        if exc.code in _GONE:
+            return None
+        raise
 
 
 def _require_index(ipr: IPRoute, name: str) -> int:
@@ -85,18 +91,18 @@ def create_veth(
         peer: dict[str, Any] = {"ifname": peer_ifname, "net_ns_fd": fd}
         if mac:
             peer["address"] = mac
-        spec: dict[str, Any] = {"ifname": host_ifname, "kind": "veth", "peer": peer}
+        # Enslaved and up in the same request that creates it.
+        spec: dict[str, Any] = {"ifname": host_ifname, "kind": "veth", "peer": peer,
+                                "master": master_index, "state": "up"}
         if mtu:
             spec["mtu"] = mtu
             peer["mtu"] = mtu
         ipr.link("add", **spec)
     finally:
         os.close(fd)
-    index = _require_index(ipr, host_ifname)
-    ipr.link("set", index=index, master=master_index, state="up")
     # Hairpin: a frame may leave by the port it came in on, so a container reaches its own
     # published port through the host's address (DNAT sends it straight back).
-    ipr.brport("set", index=index, mode=1)
+    ipr.brport("set", index=_require_index(ipr, host_ifname), mode=1)
 
 
 def configure_interface(ipr: IPRoute, ifname: str, addresses: tuple[str, ...]) -> None:
@@ -111,17 +117,15 @@ def loopback_up(ipr: IPRoute) -> None:
 
 def set_default_route(ipr: IPRoute, family: int, route: Route | None) -> None:
     dst = "0.0.0.0/0" if family == socket.AF_INET else "::/0"
-    try:
-        ipr.route("del", dst=dst, family=family)
-    except NetlinkError as exc:
-        if exc.code not in _GONE:
-            raise
-    if route is None:
+    index = link_index(ipr, route.ifname) if route is not None else None
+    if route is None or index is None:  # no gateway (left, or internal only): no default
+        try:
+            ipr.route("del", dst=dst, family=family)
+        except NetlinkError as exc:
+            if exc.code not in _GONE:
+                raise
         return
-    index = link_index(ipr, route.ifname)
-    if index is None:  # the interface left with its endpoint; nothing to route through
-        return
-    ipr.route("add", dst=dst, gateway=route.gateway, oif=index, family=family)
+    ipr.route("replace", dst=dst, gateway=route.gateway, oif=index, family=family)
 
 
 def list_links(ipr: IPRoute) -> list[dict[str, Any]]:
