@@ -100,16 +100,29 @@ def main() -> None:
                               host_resolv_conf="/dev/null")
         engine = Engine(config, SqliteStore(config.root), LinuxKernel(netns)).open()
         results: dict[str, list[float]] = {k: [] for k in (
-            "network create", "network rm", "sandbox create", "connect", "disconnect",
-            "sandbox rm")}
+            "network create", "network rm", "network rm+gone", "sandbox create", "connect",
+            "disconnect", "disconnect+gone", "sandbox rm")}
+        settle = engine.kernel.settle
         engine.create_network("keep")
         for i in range(args.rounds):
+            # Each operation is timed on its own: the kernel's background device deletion
+            # (see kernel/reaper.py) is let finish, untimed, before the next one starts;
+            # "+gone" rows time the call plus that deletion, for the full kernel cost.
             results["network create"].append(timed(engine.create_network, f"n{i}"))
             results["network rm"].append(timed(engine.remove_network, f"n{i}"))
+            settle()
+            engine.create_network(f"m{i}")
+            results["network rm+gone"].append(
+                timed(lambda name: (engine.remove_network(name), settle()), f"m{i}"))
             results["sandbox create"].append(timed(engine.create_sandbox, f"s{i}"))
             results["connect"].append(timed(engine.connect, "keep", f"s{i}"))
             results["disconnect"].append(timed(engine.disconnect, "keep", f"s{i}"))
+            settle()
+            engine.connect("keep", f"s{i}")
+            results["disconnect+gone"].append(
+                timed(lambda name: (engine.disconnect("keep", name), settle()), f"s{i}"))
             results["sandbox rm"].append(timed(engine.remove_sandbox, f"s{i}"))
+            settle()
         engine.create_network("many")
         start = time.perf_counter()
         for i in range(args.sandboxes):

@@ -57,6 +57,10 @@ class CreateBridge(Step):
 class DeleteLink(Step):
     name: str
     netns: str | None = None
+    # The sandbox end of a veth pair: taken down and out of the way (renamed) at once,
+    # so its name is free and the sandbox sees it gone while the pair is deleted later.
+    peer_netns: str | None = None
+    peer_ifname: str | None = None
 
     def describe(self) -> str:
         return f"delete link {self.name}" + (f" in {self.netns}" if self.netns else "")

@@ -82,4 +82,5 @@ class BridgeDriver:
 
     def plan_leave(self, network: Network, endpoint: Endpoint, sandbox: Sandbox) -> list[plan.Step]:
         # Deleting the host end removes the pair, and with it the sandbox's routes via it.
-        return [plan.DeleteLink(endpoint.host_ifname)]
+        return [plan.DeleteLink(endpoint.host_ifname, peer_netns=sandbox.netns or None,
+                                peer_ifname=endpoint.ifname)]

@@ -102,6 +102,8 @@ def reconcile(engine: Engine) -> list[str]:
             kernel.apply(steps)
             log.append(f"rebuilt the namespace of sandbox {sandbox.name}")
 
+    kernel.settle()  # leftovers are really gone before anyone looks
+
     # 4. The firewall, always, from the store.
     script = firewall.render(state)
     with engine.store.transaction() as txn:

@@ -23,6 +23,7 @@ from dockyard import plan
 from dockyard.errors import KernelError
 from dockyard.kernel import netlink, nftables
 from dockyard.kernel.ns import NetnsWorker, create_netns, delete_netns, netns_exists
+from dockyard.kernel.reaper import Reaper
 
 T = TypeVar("T")
 
@@ -47,8 +48,14 @@ class LinuxKernel:
         self._host_ipr: IPRoute | None = None
         self._host_lock = threading.Lock()
         self._local = threading.local()
+        self._reaper = Reaper(host_netns)
+
+    def settle(self) -> None:
+        """Wait until device deletions running in the background are done."""
+        self._reaper.settle()
 
     def close(self) -> None:
+        self._reaper.close()
         with self._host_lock:
             if self._host_worker is not None:
                 if self._host_ipr is not None:
@@ -93,11 +100,15 @@ class LinuxKernel:
         """Apply removal steps best-effort; return what failed."""
         failures = []
         with self._session():
-            for step in steps:
-                try:
-                    self._apply_one(step)
-                except Exception as exc:
-                    failures.append(f"{step.describe()}: {exc}")
+            self._local.defer = True
+            try:
+                for step in steps:
+                    try:
+                        self._apply_one(step)
+                    except Exception as exc:
+                        failures.append(f"{step.describe()}: {exc}")
+            finally:
+                self._local.defer = False
         return failures
 
     @contextlib.contextmanager
@@ -133,12 +144,10 @@ class LinuxKernel:
                 worker.close()
             delete_netns(step.path)
         elif isinstance(step, plan.CreateBridge):
+            self._reaper.wait_for(step.name)
             self._host(lambda ipr: netlink.create_bridge(ipr, step.name, step.addresses, step.mtu))
         elif isinstance(step, plan.DeleteLink):
-            if step.netns is None:
-                self._host(lambda ipr: netlink.delete_link(ipr, step.name))
-            elif netns_exists(step.netns):
-                self._in(step.netns, lambda ipr: netlink.delete_link(ipr, step.name))
+            self._delete_link(step)
         elif isinstance(step, plan.CreateVeth):
             self._create_veth(step)
         elif isinstance(step, plan.LoopbackUp):
@@ -148,17 +157,37 @@ class LinuxKernel:
         elif isinstance(step, plan.Sysctl):
             self._in(step.netns, lambda _ipr: _write_sysctl(step.key, step.value))
         elif isinstance(step, plan.ApplyFirewall):
-            if step.script:
-                try:
-                    self._host(lambda _ipr: nftables.run(step.script))
-                except KernelError:
-                    if not step.fallback:
-                        raise
-                    self._host(lambda _ipr: nftables.run(step.fallback))
+            if not step.script:
+                return
+            if getattr(self._local, "defer", False):
+                # Teardown: removing elements waits out a grace period; do it after the
+                # reply, in order with every later firewall change (they wait for it).
+                self._reaper.submit(_FIREWALL, lambda _ipr: _apply_firewall(step))
+            else:
+                self._reaper.wait_for(_FIREWALL)
+                self._host(lambda _ipr: _apply_firewall(step))
         else:
             raise KernelError(f"unknown plan step {step!r}")
 
+    def _delete_link(self, step: plan.DeleteLink) -> None:
+        if step.netns is not None:
+            if netns_exists(step.netns):
+                self._in(step.netns, lambda ipr: netlink.delete_link(ipr, step.name))
+            return
+        if not getattr(self._local, "defer", False):
+            self._reaper.wait_for(step.name)
+            self._host(lambda ipr: netlink.delete_link(ipr, step.name))
+            return
+        # Teardown: cut the device off now, let the reaper wait out the unregister.
+        if step.peer_netns and step.peer_ifname and netns_exists(step.peer_netns):
+            tombstone = "dyx" + step.name[-12:]
+            self._in(step.peer_netns,
+                     lambda ipr: netlink.retire_link(ipr, step.peer_ifname or "", tombstone))
+        self._host(lambda ipr: netlink.retire_link(ipr, step.name))
+        self._reaper.delete(step.name)
+
     def _create_veth(self, step: plan.CreateVeth) -> None:
+        self._reaper.wait_for(step.host_ifname)
         self._host(lambda ipr: netlink.create_veth(
             ipr, step.host_ifname, step.master, step.peer_netns, step.peer_ifname, step.mac,
             step.mtu))
@@ -212,7 +241,8 @@ class LinuxKernel:
         routes = self._host(netlink.list_routes)
         found: list[IPv4Network | IPv6Network] = []
         for route in routes:
-            if route["dst"] == "default":
+            # A dying bridge's route is not a host route: its subnet is free again.
+            if route["dst"] == "default" or self._reaper.pending(route["dev"] or ""):
                 continue
             with contextlib.suppress(ValueError):
                 found.append(ip_network(route["dst"], strict=False))
@@ -259,6 +289,7 @@ class LinuxKernel:
         return self._host(probe)
 
     def nft(self, script: str) -> str:
+        self._reaper.wait_for(_FIREWALL)
         return self._host(lambda _ipr: nftables.run(script))
 
     def read_sysctl(self, key: str, netns: str | None = None) -> str:
@@ -272,6 +303,20 @@ class LinuxKernel:
         with contextlib.suppress(FileNotFoundError):
             for name in sorted(os.listdir(directory)):
                 yield os.path.join(directory, name)
+
+
+_FIREWALL = "nftables"
+
+
+def _apply_firewall(step: plan.ApplyFirewall) -> None:
+    """Run the step's script in the calling thread's namespace; if a delta is refused (the
+    table drifted from the record), apply the whole table instead."""
+    try:
+        nftables.run(step.script)
+    except KernelError:
+        if not step.fallback:
+            raise
+        nftables.run(step.fallback)
 
 
 def _write_sysctl(key: str, value: str) -> None:

@@ -80,6 +80,20 @@ def delete_link(ipr: IPRoute, name: str) -> None:
             raise
 
 
+def retire_link(ipr: IPRoute, name: str, tombstone: str | None = None) -> None:
+    """Take a link down (and optionally rename it out of the way) before it is deleted."""
+    index = link_index(ipr, name)
+    if index is None:
+        return
+    try:
+        ipr.link("set", index=index, state="down")
+        if tombstone:
+            ipr.link("set", index=index, ifname=tombstone)
+    except NetlinkError as exc:
+        if exc.code not in _GONE:
+            raise
+
+
 def create_veth(
     ipr: IPRoute, host_ifname: str, master: str, peer_netns: str, peer_ifname: str, mac: str,
     mtu: int,

@@ -67,5 +67,8 @@ class FakeKernel:
     def port_is_free(self, proto: str, host_ip: str | None, port: int) -> bool:
         return port not in self.busy_ports
 
+    def settle(self) -> None:
+        pass
+
     def close(self) -> None:
         pass
