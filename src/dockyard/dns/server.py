@@ -5,10 +5,11 @@ Each sandbox costs one UDP and one TCP listening socket, opened inside its names
 process per sandbox. Records come in as an immutable :class:`Records` value and are
 compiled to wire tables; :meth:`DnsServer.set_records` swaps both in one assignment.
 
-UDP hot path: the loop's reader callback drains the socket (many datagrams per
-wake-up instead of asyncio's one-per-event datagram transport), answers local names
-from the precomputed tables synchronously, and only creates a task when a query must
-go upstream.
+UDP hot path: one thread (:class:`~dockyard.dns.udp_pump.UdpPump`, started with the
+first sandbox) waits on every sandbox's UDP socket at once, answers local names from the
+precomputed tables and only hands a query to the event loop when it must go upstream.
+The loop keeps everything else: TCP, forwarding, configuration. The API is the same
+asyncio API either way; the thread is an implementation detail.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from dockyard.dns.records import Records
+from dockyard.dns.udp_pump import UdpPump
 from dockyard.dns.upstream import BadReply, Upstream, exchange, parse_upstream
 from dockyard.dns.wire import (
     RCODE_REFUSED,
@@ -45,8 +47,6 @@ DEFAULT_TIMEOUT = 4.0
 #: Like Docker, at most this many forwarded queries in flight per sandbox; beyond it the
 #: client gets REFUSED at once rather than queueing forever.
 MAX_INFLIGHT = 1024
-#: Datagrams handled per reader wake-up before yielding to other sandboxes.
-_BATCH = 64
 _TCP_IDLE = 10.0
 
 
@@ -77,6 +77,7 @@ class DnsServer:
         self._sandboxes: dict[str, _Sandbox] = {}
         self._records = Records()
         self._tables: WireTables = compile_records(self._records)
+        self._pump: UdpPump[_Sandbox] = UdpPump(self._answer_udp, self._start_forward)
 
     # -- configuration -----------------------------------------------------------------
 
@@ -112,7 +113,6 @@ class DnsServer:
         """Listen on 127.0.0.11:53 (UDP and TCP) inside ``netns_path``."""
         if sandbox_id in self._sandboxes:
             raise Conflict(f'sandbox "{sandbox_id}" already has a DNS resolver')
-        loop = asyncio.get_running_loop()
         udp = await asyncio.to_thread(
             open_socket_in_netns, netns_path, socket.AF_INET, socket.SOCK_DGRAM, self._bind
         )
@@ -138,7 +138,7 @@ class DnsServer:
             raise
         state = _Sandbox(sandbox_id, udp, server)
         self._sandboxes[sandbox_id] = state
-        loop.add_reader(udp.fileno(), self._on_udp_readable, state)
+        self._pump.add(state, udp)
         log.debug("dns: serving sandbox %s in %s", sandbox_id, netns_path)
 
     async def remove_sandbox(self, sandbox_id: str) -> None:
@@ -154,10 +154,10 @@ class DnsServer:
         self._sandboxes.clear()
         for state in states:
             await self._close_sandbox(state)
+        await self._pump.stop()
 
     async def _close_sandbox(self, state: _Sandbox) -> None:
-        loop = asyncio.get_running_loop()
-        loop.remove_reader(state.udp.fileno())
+        await self._pump.remove(state.udp)  # the pump lets go before the socket closes
         state.udp.close()
         state.tcp_server.close()
         for writer in list(state.writers):
@@ -170,33 +170,13 @@ class DnsServer:
 
     # -- UDP ---------------------------------------------------------------------------
 
-    def _on_udp_readable(self, state: _Sandbox) -> None:
-        sock = state.udp
-        recvfrom, sendto = sock.recvfrom, sock.sendto
-        tables = self._tables.by_sandbox
-        sandbox_id = state.sandbox_id
-        for _ in range(_BATCH):
-            try:
-                data, addr = recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError as exc:  # e.g. ECONNREFUSED queued from an earlier send
-                log.debug("dns: recv in sandbox %s: %s", sandbox_id, exc)
-                continue
-            try:
-                reply = respond(tables.get(sandbox_id), data)
-            except Exception:  # a bug must cost one query, never the resolver
-                log.exception("dns: answering a query in sandbox %s", sandbox_id)
-                continue
-            if reply:
-                try:
-                    sendto(reply, addr)
-                except OSError as exc:  # full buffer or gone client: UDP may drop
-                    log.debug("dns: send in sandbox %s: %s", sandbox_id, exc)
-            elif reply is not None:
-                self._start_forward(state, data, addr)
+    def _answer_udp(self, state: _Sandbox, query: bytes) -> bytes | None:
+        """Runs on the pump thread: reads only the current (immutable) tables."""
+        return respond(self._tables.by_sandbox.get(state.sandbox_id), query)
 
     def _start_forward(self, state: _Sandbox, query: bytes, addr: tuple[str, int]) -> None:
+        if self._sandboxes.get(state.sandbox_id) is not state:
+            return  # removed while the query was on its way from the pump thread
         if state.inflight >= MAX_INFLIGHT:
             with contextlib.suppress(OSError):
                 state.udp.sendto(error_reply(query, RCODE_REFUSED), addr)

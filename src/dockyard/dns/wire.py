@@ -85,15 +85,17 @@ class _Entry:
 class CompiledTable:
     """The answers one scope can give, keyed by lower-case wire name + 2-byte type.
 
-    ``seen`` memoises whole queries: the query bytes after the id → (reply header and
-    question, entry, OPT bytes). Clients repeat the same few queries, so most answers
-    skip parsing entirely; the memo lives and dies with the table, so a records swap
-    can never serve a stale answer from it.
+    ``seen`` memoises whole UDP queries: the query bytes after the id → (reply bytes after
+    the id up to the records, the entry when it rotates or None, OPT bytes). Clients
+    repeat the same few queries, so most answers skip parsing entirely and cost one
+    slice, one dict lookup and one join. The memo lives and dies with the table, so a
+    records swap can never serve a stale answer from it, and it holds at most
+    ``_SEEN_MAX`` queries so random names cannot grow it.
     """
 
     entries: Mapping[bytes, _Entry]
     forward_allowed: bool
-    seen: dict[bytes, tuple[bytes, _Entry, bytes]] = field(default_factory=dict)
+    seen: dict[bytes, tuple[bytes, _Entry | None, bytes]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,14 +230,14 @@ def respond(table: CompiledTable | None, data: bytes, tcp: bool = False) -> byte
     if table is not None and not tcp:
         hit = table.seen.get(data[2:])
         if hit is not None:
-            head, entry, opt = hit
-            count = entry.count
-            if count > 1:
-                k = entry.next
-                entry.next = k + 1 if k + 1 < count else 0
-                size = entry.size
-                return data[:2] + head + entry.records[k * size : (k + count) * size] + opt
-            return data[:2] + head + entry.records + opt
+            head, rotating, opt = hit
+            if rotating is None:  # a fixed answer: ``head`` is the whole reply after the id
+                return data[:2] + head
+            count = rotating.count
+            k = rotating.next
+            rotating.next = k + 1 if k + 1 < count else 0
+            size = rotating.size
+            return b"".join((data[:2], head, rotating.records[k * size : (k + count) * size], opt))
     qend, udp_size, version = _scan(data)
     if qend < 0:
         if qend == _DROP:
@@ -272,7 +274,15 @@ def respond(table: CompiledTable | None, data: bytes, tcp: bool = False) -> byte
         count = max(room, 0) // entry.size if entry.size else 0
         body = body[: count * entry.size]
         flags |= _FLAG_TC
-    return data[:2] + _HDR_TAIL.pack(flags, 1, count, 0, 1 if opt else 0) + question + body + opt
+    head = _HDR_TAIL.pack(flags, 1, count, 0, 1 if opt else 0) + question
+    if not tcp and not flags & _FLAG_TC and len(table.seen) < _SEEN_MAX:
+        # Same bytes after the id → same reply (up to rotation) for as long as this table
+        # lives: remember it. Truncated answers are rare and not worth remembering.
+        if entry.count > 1:
+            table.seen[data[2:]] = (head, entry, opt)
+        else:
+            table.seen[data[2:]] = (head + body + opt, None, b"")
+    return b"".join((data[:2], head, body, opt))
 
 
 _SEEN_MAX = 4096

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import random
 import socket
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from ipaddress import IPv4Address
@@ -262,5 +263,92 @@ def test_udp_query_from_python_client(make_netns: Callable[[], str]) -> None:
         assert reply.id == query.id and reply.rcode() == dns.rcode.NOERROR
         assert reply.edns == 0
         assert [rd.address for rd in reply.answer[0]] == ["10.2.0.3"]
+
+    run(make_netns, scenario)
+
+
+def _blocking_query(ns: str, name: str) -> dns.message.Message:
+    """Ask and wait synchronously: called on the event loop, it blocks the loop."""
+    sock = open_socket_in_netns(
+        f"/run/netns/{ns}", socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", 0)
+    )
+    try:
+        sock.settimeout(3)
+        query = dns.message.make_query(name, "A")
+        sock.sendto(query.to_wire(), ("127.0.0.11", 53))
+        reply = dns.message.from_wire(sock.recv(4096))
+    finally:
+        sock.close()
+    assert reply.id == query.id
+    return reply
+
+
+def test_local_names_are_answered_while_the_event_loop_is_busy(
+    make_netns: Callable[[], str],
+) -> None:
+    """UDP answers for local names do not wait for the daemon's event loop."""
+
+    async def scenario(server: DnsServer, ns: dict[str, str], stub: StubUpstream) -> None:
+        for _ in range(20):
+            reply = _blocking_query(ns["a"], "bravo")  # the loop is stuck in this call
+            assert [rd.address for rd in reply.answer[0]] == ["10.1.0.3"]
+
+    run(make_netns, scenario)
+
+
+def test_sandbox_re_added_is_served_and_close_ends_the_udp_thread(
+    make_netns: Callable[[], str],
+) -> None:
+    def dns_threads() -> list[str]:
+        return [t.name for t in threading.enumerate() if t.name.startswith("dockyard-dns")]
+
+    async def main() -> None:
+        server = DnsServer()
+        server.set_records(three_sandboxes())
+        ns = make_netns()
+        assert dns_threads() == []  # nothing runs before the first sandbox
+        try:
+            for _ in range(3):
+                await server.add_sandbox("a", f"/run/netns/{ns}")
+                assert await short(ns, "bravo") == ["10.1.0.3"]
+                await server.remove_sandbox("a")
+                code, out = await dig(ns, "+time=1", "bravo")
+                assert code != 0, out
+            await server.add_sandbox("a", f"/run/netns/{ns}")
+            assert await short(ns, "alpha") == ["10.1.0.2"]
+            assert len(dns_threads()) == 1
+        finally:
+            await server.close()
+        assert dns_threads() == []
+        assert server.sandboxes == frozenset()
+
+    asyncio.run(main())
+
+
+def test_many_queries_in_flight_are_all_answered(make_netns: Callable[[], str]) -> None:
+    """A burst far bigger than one batch, local and forwarded mixed: none is lost."""
+
+    async def scenario(server: DnsServer, ns: dict[str, str], stub: StubUpstream) -> None:
+        sock = open_socket_in_netns(
+            f"/run/netns/{ns['a']}", socket.AF_INET, socket.SOCK_DGRAM, ("127.0.0.1", 0)
+        )
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 20)
+        loop = asyncio.get_running_loop()
+        expected: dict[int, str] = {}
+        try:
+            for i in range(300):
+                name = "ext.example" if i % 10 == 0 else "bravo"
+                query = dns.message.make_query(name, "A")
+                query.id = i
+                expected[i] = EXT_ADDRESS if i % 10 == 0 else "10.1.0.3"
+                await loop.sock_sendto(sock, query.to_wire(), ("127.0.0.11", 53))
+            got: dict[int, str] = {}
+            async with asyncio.timeout(5):
+                while len(got) < len(expected):
+                    reply = dns.message.from_wire(await loop.sock_recv(sock, 4096))
+                    got[reply.id] = reply.answer[0][0].address
+        finally:
+            sock.close()
+        assert got == expected
 
     run(make_netns, scenario)

@@ -210,3 +210,55 @@ def test_edns_udp_limit_is_at_least_512(payload: int) -> None:
         dns.message.make_query("a.example", "A", use_edns=0, payload=payload).to_wire()
     )
     assert info is not None and info.udp_limit == max(512, payload)
+
+
+def _variants() -> list[bytes]:
+    """Local queries differing in spelling, flags and EDNS."""
+    out = []
+    for name in ("c0", "C0.Net1", "shared", "SHARED", "2.0.0.10.in-addr.arpa"):
+        rdtype = "PTR" if name.endswith("arpa") else "A"
+        for make in ({}, {"use_edns": 0, "payload": 4096}, {"use_edns": 0, "payload": 100}):
+            for rd in (True, False):
+                query = dns.message.make_query(name, rdtype, **make)  # type: ignore[arg-type]
+                if not rd:
+                    query.flags &= ~dns.flags.RD
+                out.append(query.to_wire())
+    out += [dns.message.make_query("c0", t).to_wire() for t in ("AAAA", "MX")]
+    return out
+
+
+def test_repeated_queries_get_the_same_bytes_as_first_answers() -> None:
+    """A warm table (answers remembered) replies exactly like a freshly compiled one."""
+    warm = table_for(1)
+    for query in _variants():
+        respond(warm, query)
+    for query in _variants():  # same questions, new ids
+        expected = respond(table_for(1), query)
+        got = respond(warm, query)
+        assert got == expected
+        assert got and got[:2] == query[:2]
+
+
+def test_rotation_continues_for_remembered_queries() -> None:
+    table = table_for(3)
+    wire = dns.message.make_query("shared", "A").to_wire()
+    firsts = [
+        dns.message.from_wire(respond(table, wire) or b"").answer[0][0].address for _ in range(6)
+    ]
+    assert firsts == ["10.0.0.2", "10.0.0.3", "10.0.0.4"] * 2
+
+
+def test_remembered_answers_are_bounded_in_memory() -> None:
+    table = table_for(1)
+    for payload in range(512, 512 + 3 * 4096):  # every payload size is a distinct query
+        query = dns.message.make_query("c0", "A", use_edns=0, payload=payload)
+        assert respond(table, query.to_wire())
+    assert len(table.seen) <= 4096
+
+
+def test_truncated_answers_stay_truncated_when_asked_again() -> None:
+    table = table_for(100)
+    wire = dns.message.make_query("shared", "A").to_wire()
+    for _ in range(3):
+        reply = dns.message.from_wire(respond(table, wire) or b"")
+        assert reply.flags & dns.flags.TC and len(reply.to_wire()) <= 512
