@@ -1,0 +1,116 @@
+"""Keep the embedded resolver in step with the engine's state.
+
+``dns_view`` is pure: from a state snapshot it computes the records (every endpoint on a
+user-defined network with its names: container name, network aliases, short id,
+hostname) and which sandboxes get a resolver at 127.0.0.11 (those on at least one
+user-defined network; the default bridge has no name resolution, as in Docker).
+``DnsBinding`` applies a view to a running ``DnsServer`` whenever the engine commits a
+change: the records are swapped at once on the caller's thread (a reference swap), and
+resolvers are opened or closed on the server's loop before the caller returns, so a
+name is resolvable the moment ``connect`` returns and gone the moment ``disconnect`` does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from ipaddress import IPv4Address, IPv6Address, ip_address
+
+from dockyard.dns.records import DnsEndpoint, Records, build_records
+from dockyard.dns.server import DnsServer
+from dockyard.engine.state import State
+from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
+from dockyard.model.sandbox import MODE_PRIVATE
+
+
+@dataclass(frozen=True)
+class DnsView:
+    records: Records
+    resolvers: Mapping[str, str]  # sandbox id → netns path
+    upstreams: Mapping[str, tuple[str, ...]]  # sandbox id → its own --dns servers
+
+
+def has_embedded_dns(network: Network) -> bool:
+    return network.driver == "bridge" and not network.bool_option(OPT_DEFAULT_BRIDGE, False)
+
+
+def dns_view(state: State) -> DnsView:
+    networks = {n.id: n for n in state.networks if has_embedded_dns(n)}
+    sandboxes = {s.id: s for s in state.sandboxes}
+    endpoints = []
+    resolvers: dict[str, str] = {}
+    for endpoint in sorted(state.endpoints, key=lambda e: (e.sandbox_id, e.seq)):
+        network = networks.get(endpoint.network_id)
+        sandbox = sandboxes.get(endpoint.sandbox_id)
+        if network is None or sandbox is None or endpoint.state != "ready":
+            continue
+        names = tuple(dict.fromkeys(
+            n for n in (sandbox.name, *endpoint.aliases, sandbox.id[:12], sandbox.hostname) if n
+        ))
+        endpoints.append(DnsEndpoint(
+            network_id=network.id,
+            network_name=network.name,
+            sandbox_id=sandbox.id,
+            names=names,
+            ipv4=_v4(endpoint.ipv4_address),
+            ipv6=_v6(endpoint.ipv6_address),
+        ))
+        if sandbox.mode == MODE_PRIVATE and sandbox.netns:
+            resolvers[sandbox.id] = sandbox.netns
+    internal = frozenset(n.id for n in networks.values() if n.internal)
+    upstreams = {s.id: s.dns for s in state.sandboxes if s.dns and s.id in resolvers}
+    return DnsView(build_records(endpoints, internal), resolvers, upstreams)
+
+
+def _v4(address: str | None) -> IPv4Address | None:
+    parsed = ip_address(address) if address else None
+    return parsed if isinstance(parsed, IPv4Address) else None
+
+
+def _v6(address: str | None) -> IPv6Address | None:
+    parsed = ip_address(address) if address else None
+    return parsed if isinstance(parsed, IPv6Address) else None
+
+
+class DnsBinding:
+    """Applies views to ``server``, which runs on ``loop``."""
+
+    def __init__(self, server: DnsServer, loop: asyncio.AbstractEventLoop) -> None:
+        self.server = server
+        self.loop = loop
+        self._lock = threading.Lock()
+        self._served: dict[str, str] = {}
+
+    def on_change(self, _event: str, _object_id: str, state: State) -> None:
+        """An engine listener: call it with every committed state."""
+        self.apply(dns_view(state))
+
+    def apply(self, view: DnsView) -> None:
+        with self._lock:
+            self.server.set_records(view.records)
+            for sandbox_id in set(self.server.sandboxes) - set(view.resolvers):
+                self.server.set_upstreams(sandbox_id, None)
+            for sandbox_id, servers in view.upstreams.items():
+                self.server.set_upstreams(sandbox_id, servers)
+            future = asyncio.run_coroutine_threadsafe(self._sync(view.resolvers), self.loop)
+            if _on_loop(self.loop):
+                return  # can't wait for ourselves; it runs right after this callback
+            future.result(timeout=10)
+
+    async def _sync(self, wanted: Mapping[str, str]) -> None:
+        for sandbox_id in [s for s in self._served if wanted.get(s) != self._served[s]]:
+            await self.server.remove_sandbox(sandbox_id)
+            del self._served[sandbox_id]
+        for sandbox_id, netns in wanted.items():
+            if sandbox_id not in self._served:
+                await self.server.add_sandbox(sandbox_id, netns)
+                self._served[sandbox_id] = netns
+
+
+def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:
+    try:
+        return asyncio.get_running_loop() is loop
+    except RuntimeError:
+        return False
