@@ -1,0 +1,134 @@
+"""Container benchmark at the engine level (no CLI): start latency, throughput, memory.
+
+Inside a throw-away "host" network namespace, with the busybox image, on a user network:
+  - create+start until the container's command runs (the init reports a successful exec),
+    and stop+remove;
+  - N containers (default 200) started 1 and 8 at a time (threads calling the manager);
+  - memory per idle container: the whole system's MemAvailable drop and the manager
+    process's RSS growth, divided by N, with N ``sleep`` containers running.
+Usage (root): .venv/bin/python bench/container_bench.py [--rounds 30] [--count 200]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+from dockyard.engine import Engine, EngineConfig
+from dockyard.errors import DockyardError
+from dockyard.images.busybox import ensure_busybox_image
+from dockyard.images.store import ImageStore
+from dockyard.kernel.linux import LinuxKernel
+from dockyard.kernel.ns import create_netns, delete_netns
+from dockyard.runtime import ContainerManager, ContainerSpec
+from dockyard.store import SqliteStore
+
+SLEEP = ("sleep", "3600")
+
+
+@contextlib.contextmanager
+def throwaway_host() -> Iterator[tuple[str, str]]:
+    base = tempfile.mkdtemp(prefix="dockyard-cbench-", dir="/run")
+    netns = os.path.join(base, "host")
+    create_netns(netns)
+    try:
+        yield base, netns
+    finally:
+        run_dir = os.path.join(base, "run", "netns")
+        if os.path.isdir(run_dir):
+            for entry in os.listdir(run_dir):
+                delete_netns(os.path.join(run_dir, entry))
+        delete_netns(netns)
+        shutil.rmtree(base, ignore_errors=True)
+
+
+def mem_available_kib() -> int:
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemAvailable:"):
+                return int(line.split()[1])
+    raise RuntimeError("no MemAvailable")
+
+
+def rss_kib() -> int:
+    with open("/proc/self/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
+
+
+def ms(values: list[float]) -> str:
+    ordered = sorted(values)
+    return (f"median {statistics.median(ordered):6.1f} ms  p90 "
+            f"{ordered[int(len(ordered) * .9)]:6.1f} ms")
+
+
+def remove_all(manager: ContainerManager) -> None:
+    ids = [c.id for c in manager.containers()]
+    with ThreadPoolExecutor(8) as pool:
+        list(pool.map(lambda i: manager.remove(i, force=True), ids))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--rounds", type=int, default=30)
+    parser.add_argument("--count", type=int, default=200)
+    args = parser.parse_args()
+    with throwaway_host() as (base, netns):
+        config = EngineConfig(root=os.path.join(base, "state"),
+                              exec_root=os.path.join(base, "run"),
+                              host_resolv_conf="/dev/null")
+        engine = Engine(config, SqliteStore(config.root), LinuxKernel(netns)).open()
+        images = ImageStore(config.root, engine.store)
+        ensure_busybox_image(images)
+        manager = ContainerManager(engine, images, host_netns=netns).open()
+        try:
+            engine.create_network("benchnet")
+            spec = ContainerSpec("busybox", cmd=SLEEP, network_mode="benchnet")
+            manager.remove(manager.run(spec).id, force=True)  # warm-up
+            starts, stops = [], []
+            for _ in range(args.rounds):
+                t0 = time.perf_counter()
+                c = manager.run(spec)
+                starts.append((time.perf_counter() - t0) * 1000)
+                t0 = time.perf_counter()
+                manager.stop(c.id, timeout=5)
+                manager.remove(c.id)
+                stops.append((time.perf_counter() - t0) * 1000)
+            print(f"create+start (process running): {ms(starts)}")
+            print(f"stop+remove:                    {ms(stops)}")
+
+            for parallel in (1, 8):
+                mem0, rss0 = mem_available_kib(), rss_kib()
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(parallel) as pool:
+                    list(pool.map(lambda _: manager.run(spec), range(args.count)))
+                elapsed = time.perf_counter() - t0
+                running = sum(1 for c in manager.containers() if c.state.status == "running")
+                print(f"{args.count} containers, {parallel} at a time: {elapsed:6.2f} s "
+                      f"= {args.count / elapsed:6.1f} containers/s ({running} running)")
+                mem1, rss1 = mem_available_kib(), rss_kib()
+                print(f"  per idle container: MemAvailable drop "
+                      f"{(mem0 - mem1) / args.count / 1024:.2f} MiB, manager RSS growth "
+                      f"{(rss1 - rss0) / args.count:.1f} KiB")
+                t0 = time.perf_counter()
+                remove_all(manager)
+                print(f"  remove -f of all, 8 at a time: {time.perf_counter() - t0:6.2f} s")
+        finally:
+            with contextlib.suppress(DockyardError):
+                remove_all(manager)
+            manager.close()
+            engine.purge()
+            engine.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,154 @@
+"""The OCI runtime (runc) driven by bundle: run detached, exec, delete, state.
+
+Only this module runs ``runc``. ``run`` starts runc with ``posix_spawn`` so that the
+descriptors the container's init expects land exactly on fds 3, 4 and 5 (runc's
+``--preserve-fds`` passes fds 3.. through by number), and waits for runc only: the
+container's init, orphaned when runc exits, is then a child of the manager (a
+subreaper), which the supervisor collects.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from dockyard.errors import KernelError
+
+RUNC = "/usr/sbin/runc"
+
+
+@dataclass(frozen=True)
+class ExecResult:
+    exit_code: int
+    stdout: bytes
+    stderr: bytes
+
+
+class Runc:
+    def __init__(self, root: str, binary: str = RUNC) -> None:
+        self.root = root
+        self.binary = binary
+        os.makedirs(root, mode=0o700, exist_ok=True)
+
+    def _argv(self, *args: str) -> list[str]:
+        return [self.binary, "--root", self.root, *args]
+
+    def run_detached(
+        self, container_id: str, bundle: str, extra_fds: Sequence[int], timeout: float = 30
+    ) -> int:
+        """``runc run -d``; ``extra_fds`` become the container's fds 3, 4, …; returns the
+        host pid of the container's init."""
+        pid_file = os.path.join(bundle, "init.pid")
+        err_path = os.path.join(bundle, "runc.err")
+        err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        # Move the sources above the target range first, so no dup2 clobbers a source.
+        high = [os.dup(fd) for fd in extra_fds]
+        high = [_above(fd, 3 + len(extra_fds)) for fd in high]
+        try:
+            actions: list[tuple[int, int, int]] = [
+                (os.POSIX_SPAWN_DUP2, null_fd, 0),
+                (os.POSIX_SPAWN_DUP2, null_fd, 1),
+                (os.POSIX_SPAWN_DUP2, err_fd, 2),
+            ]
+            actions += [(os.POSIX_SPAWN_DUP2, fd, 3 + i) for i, fd in enumerate(high)]
+            argv = self._argv("run", "--detach", "--no-new-keyring", "--bundle", bundle,
+                              "--pid-file", pid_file, "--preserve-fds", str(len(extra_fds)),
+                              container_id)
+            pid = os.posix_spawn(self.binary, argv, _env(), file_actions=actions)
+        finally:
+            for fd in (*high, err_fd, null_fd):
+                os.close(fd)
+        _, status = os.waitpid(pid, 0)
+        code = os.waitstatus_to_exitcode(status)
+        if code != 0:
+            with open(err_path, errors="replace") as f:
+                message = _runc_message(f.read())
+            self.delete(container_id, force=True)
+            raise KernelError(f"runc run {container_id[:12]}: {message}")
+        with open(pid_file) as f:
+            return int(f.read().strip())
+
+    def exec(
+        self, container_id: str, argv: Sequence[str], *, env: Sequence[str], cwd: str,
+        user: str, timeout: float | None = None, stdin: bytes | None = None,
+    ) -> ExecResult:
+        args = ["exec", "--cwd", cwd or "/", "--user", user]
+        for item in env:
+            args += ["--env", item]
+        result = subprocess.run(
+            self._argv(*args, container_id, *argv), input=stdin or b"",
+            capture_output=True, timeout=timeout,
+        )
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def exec_process(
+        self, container_id: str, process: Mapping[str, Any], *, timeout: float | None = None
+    ) -> ExecResult:
+        """``runc exec --process``: an exec described by an OCI process document."""
+        result = subprocess.run(
+            self._argv("exec", "--process", "/dev/stdin", container_id),
+            input=json.dumps(process).encode(), capture_output=True, timeout=timeout,
+        )
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        """Remove runc's state and cgroups for the container; gone already is success."""
+        args = ["delete", *(["--force"] if force else []), container_id]
+        result = subprocess.run(self._argv(*args), capture_output=True, text=True, timeout=30)
+        if result.returncode != 0 and "does not exist" not in result.stderr:
+            raise KernelError(f"runc delete {container_id[:12]}: "
+                              f"{_runc_message(result.stderr)}")
+
+    def exists(self, container_id: str) -> bool:
+        return os.path.exists(os.path.join(self.root, container_id, "state.json"))
+
+    def list_ids(self) -> list[str]:
+        with contextlib.suppress(FileNotFoundError):
+            return sorted(os.listdir(self.root))
+        return []
+
+
+def _above(fd: int, minimum: int) -> int:
+    if fd >= minimum:
+        return fd
+    import fcntl
+
+    moved = fcntl.fcntl(fd, fcntl.F_DUPFD_CLOEXEC, minimum)
+    os.close(fd)
+    return moved
+
+
+def _env() -> dict[str, str]:
+    return {"PATH": os.environ.get("PATH", "/usr/sbin:/usr/bin:/sbin:/bin")}
+
+
+def _runc_message(stderr: str) -> str:
+    """runc logs JSON-ish lines (``level=error msg="..."``); keep the message."""
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    for line in reversed(lines):
+        if 'msg="' in line:
+            return line.split('msg="', 1)[1].rstrip('"').replace('\\"', '"')
+        with contextlib.suppress(ValueError):
+            doc = json.loads(line)
+            if isinstance(doc, dict) and "msg" in doc:
+                return str(doc["msg"])
+    return lines[-1] if lines else "failed"
+
+
+def exec_failure(result: ExecResult) -> tuple[int, str] | None:
+    """runc's own failure to start an exec'd process, as Docker's exit code and message."""
+    if result.exit_code != 255:
+        return None
+    text = result.stderr.decode(errors="replace")
+    message = _runc_message(text)
+    if "no such file" in text or "not found" in text:
+        return 127, message
+    if "permission denied" in text:
+        return 126, message
+    return None

@@ -1,0 +1,158 @@
+"""Containers as values: what was asked (:class:`ContainerSpec`), what is stored
+(:class:`Container`, with its :class:`RunState`), as JSON documents for the store."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+ZERO_TIME = "0001-01-01T00:00:00Z"
+CONTAINER_KIND = "container"
+
+# Status values, as Docker names them in State.Status.
+CREATED = "created"
+RUNNING = "running"
+RESTARTING = "restarting"
+EXITED = "exited"
+REMOVING = "removing"
+STARTING = "starting"  # ours: between "start" and the process running; shown as created
+
+
+@dataclass(frozen=True)
+class ContainerSpec:
+    """A create request (``docker create``'s flags, already split into values)."""
+
+    image: str
+    name: str | None = None
+    cmd: tuple[str, ...] | None = None
+    entrypoint: tuple[str, ...] | None = None
+    env: tuple[str, ...] = ()
+    workdir: str = ""
+    user: str = ""
+    hostname: str = ""
+    domainname: str = ""
+    labels: Mapping[str, str] = field(default_factory=dict)
+    stop_signal: str = ""
+    stop_timeout: int | None = None
+    expose: tuple[str, ...] = ()  # --expose values
+    network_mode: str = "bridge"
+    publish: tuple[str, ...] = ()  # -p values
+    publish_all: bool = False
+    binds: tuple[str, ...] = ()  # -v values
+    mounts: tuple[str, ...] = ()  # --mount values
+    restart: str = "no"
+    auto_remove: bool = False
+    dns: tuple[str, ...] = ()
+    dns_search: tuple[str, ...] = ()
+    dns_options: tuple[str, ...] = ()
+    extra_hosts: tuple[str, ...] = ()
+    links: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()  # --network-alias
+    ipv4: str | None = None  # --ip
+    ipv6: str | None = None  # --ip6
+
+
+@dataclass(frozen=True)
+class MountPoint:
+    type: str  # bind | volume | tmpfs
+    source: str  # host path (a volume's _data directory for volumes)
+    target: str
+    read_only: bool = False
+    name: str = ""  # volume name
+    anonymous: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A network the container is to be on, kept while it is stopped."""
+
+    network: str
+    aliases: tuple[str, ...] = ()
+    ipv4: str | None = None  # static (--ip)
+    ipv6: str | None = None
+    last_ipv4: str | None = None  # given back on restart when still free
+    last_ipv6: str | None = None
+
+
+@dataclass(frozen=True)
+class RunState:
+    status: str = CREATED
+    pid: int = 0
+    pid_start: int | None = None  # /proc start time: the pid's identity
+    exit_code: int = 0
+    error: str = ""
+    started_at: str = ZERO_TIME
+    finished_at: str = ZERO_TIME
+    restart_count: int = 0
+    manually_stopped: bool = False
+    backoff: float = 0.0
+    started_mono: float = 0.0  # CLOCK_BOOTTIME seconds at start, for the back-off reset
+
+    @property
+    def running(self) -> bool:
+        return self.status == RUNNING
+
+
+@dataclass(frozen=True)
+class Container:
+    id: str
+    name: str
+    created: str
+    image_id: str
+    image_ref: str
+    path: str
+    args: tuple[str, ...]
+    env: tuple[str, ...]
+    workdir: str
+    user: str
+    hostname: str
+    domainname: str
+    labels: Mapping[str, str]
+    stop_signal: str
+    stop_timeout: int | None
+    exposed: tuple[str, ...]  # "80/tcp", image's and --expose
+    cmd: tuple[str, ...] | None
+    entrypoint: tuple[str, ...] | None
+    spec: ContainerSpec
+    mounts: tuple[MountPoint, ...] = ()
+    networks: tuple[Attachment, ...] = ()
+    state: RunState = RunState()
+
+    @property
+    def argv(self) -> tuple[str, ...]:
+        return (self.path, *self.args)
+
+    def with_state(self, **changes: Any) -> Container:
+        return replace(self, state=replace(self.state, **changes))
+
+    def to_doc(self) -> dict[str, Any]:
+        doc = dataclasses.asdict(self)
+        doc["labels"] = dict(self.labels)
+        doc["spec"]["labels"] = dict(self.spec.labels)
+        return doc
+
+    @classmethod
+    def from_doc(cls, doc: Mapping[str, Any]) -> Container:
+        def tup(value: Any) -> tuple[str, ...] | None:
+            return None if value is None else tuple(value)
+
+        spec_doc = dict(doc["spec"])
+        for key, value in spec_doc.items():
+            if isinstance(value, list):
+                spec_doc[key] = tuple(value)
+        return cls(
+            id=doc["id"], name=doc["name"], created=doc["created"],
+            image_id=doc["image_id"], image_ref=doc["image_ref"], path=doc["path"],
+            args=tuple(doc["args"]), env=tuple(doc["env"]), workdir=doc["workdir"],
+            user=doc["user"], hostname=doc["hostname"], domainname=doc["domainname"],
+            labels=dict(doc["labels"]), stop_signal=doc["stop_signal"],
+            stop_timeout=doc["stop_timeout"], exposed=tuple(doc["exposed"]),
+            cmd=tup(doc["cmd"]), entrypoint=tup(doc["entrypoint"]),
+            spec=ContainerSpec(**spec_doc),
+            mounts=tuple(MountPoint(**m) for m in doc["mounts"]),
+            networks=tuple(
+                Attachment(**{**a, "aliases": tuple(a["aliases"])}) for a in doc["networks"]),
+            state=RunState(**doc["state"]),
+        )

@@ -1,0 +1,1014 @@
+"""The container manager: one object, owned by the long-running daemon, for every container.
+
+Threading: every public method is a plain synchronous call, safe from worker threads.
+Per-container locks serialise operations on one container; different containers start,
+stop and exit in parallel (the engine serialises its own network changes). Waiting
+(``stop``, ``wait``) happens on a condition variable signalled whenever a container's
+state is saved, never while holding a container's lock.
+
+Supervision: :meth:`open` makes this process a child subreaper, adopts running containers
+and starts the :class:`Supervisor` thread; :meth:`close` stops the thread and leaves the
+containers running. Each container's PID 1 is ``dyinit`` (``kernel/dyinit.c``): it logs the
+command's output and writes its exit status to ``<container dir>/exit-status`` from inside
+the container, so an exit that happens while no manager runs is recorded by the next one
+(:meth:`reconcile`), which then applies the restart policy.
+
+A failed start (port taken, command not found, …) undoes everything it did (sandbox,
+veths, addresses, mounts, runc state) and leaves the container as Docker does: still
+``created`` (or ``exited`` if it ran before), with ``State.Error`` and the exit code
+(127 not found, 126 not executable). :meth:`run` instead removes a container whose first
+start failed, so a refused ``docker run`` leaves nothing at all.
+"""
+
+from __future__ import annotations
+
+import builtins
+import contextlib
+import functools
+import json
+import os
+import secrets
+import shutil
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import replace
+from datetime import UTC, datetime
+from ipaddress import ip_address
+from typing import Any
+
+from dockyard.engine import Engine
+from dockyard.errors import Conflict, DockyardError, Forbidden, InvalidParameter, NotFound
+from dockyard.images.store import ImageStore
+from dockyard.kernel import process
+from dockyard.kernel.initbin import ensure_init_binary
+from dockyard.kernel.mounts import mount_overlay, unmount
+from dockyard.kernel.oci import RUNC, ExecResult, Runc, exec_failure
+from dockyard.model.ids import new_id
+from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
+from dockyard.portmap import PortSpec, parse_expose, parse_publish
+from dockyard.runtime import logs as logfile
+from dockyard.runtime.container import (
+    CONTAINER_KIND,
+    CREATED,
+    EXITED,
+    RESTARTING,
+    RUNNING,
+    STARTING,
+    ZERO_TIME,
+    Attachment,
+    Container,
+    ContainerSpec,
+    MountPoint,
+)
+from dockyard.runtime.inspect import Attached, Paths, inspect_doc, list_item
+from dockyard.runtime.options import (
+    MountRequest,
+    parse_bind_spec,
+    parse_mount_spec,
+    parse_network_mode,
+    parse_restart_policy,
+    parse_signal,
+    validate_container_name,
+)
+from dockyard.runtime.restart import decide
+from dockyard.runtime.spec import INIT_PATH, BindMount, ProcessSpec, build_spec
+from dockyard.runtime.supervisor import Supervisor
+from dockyard.runtime.users import ResolvedUser, resolve_user
+from dockyard.runtime.volumes import VolumeStore
+
+DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+DEFAULT_STOP_TIMEOUT = 10
+START_REPORT_TIMEOUT = 10.0
+
+
+class StartError(InvalidParameter):
+    """The command could not be executed; ``exit_code`` is Docker's (127 or 126)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+class ContainerManager:
+    def __init__(
+        self,
+        engine: Engine,
+        images: ImageStore,
+        *,
+        root: str | None = None,
+        exec_root: str | None = None,
+        runc_binary: str = RUNC,
+        init_binary: str | None = None,
+        host_netns: str | None = None,
+    ) -> None:
+        """``host_netns``: the namespace ``--network host`` means (default: this
+        process's own; tests pass their throw-away host's)."""
+        self.host_netns = host_netns
+        self.engine = engine
+        self.images = images
+        self.store = engine.store
+        root = root or engine.config.root
+        exec_root = exec_root or engine.config.exec_root
+        self.volumes = VolumeStore(root, self.store)
+        self._dir = os.path.join(root, "containers")
+        self._run_dir = os.path.join(exec_root, "containers")
+        os.makedirs(self._dir, mode=0o700, exist_ok=True)
+        os.makedirs(self._run_dir, mode=0o700, exist_ok=True)
+        self.runc = Runc(os.path.join(exec_root, "runc"), runc_binary)
+        self.init_binary = init_binary or ensure_init_binary(os.path.join(root, "bin"))
+        self._rows = threading.RLock()  # names and rows: short critical sections only
+        self._locks: dict[str, threading.RLock] = {}
+        self._changed = threading.Condition()
+        self.supervisor = Supervisor(self._on_exit)
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def open(self) -> ContainerManager:
+        """Become the subreaper, adopt or settle every container, start supervising."""
+        process.become_subreaper()
+        self.supervisor.start()
+        self.reconcile()
+        return self
+
+    def close(self) -> None:
+        """Stop supervising; running containers keep running for the next manager."""
+        self.supervisor.stop()
+
+    # -------------------------------------------------------------------- lookup
+
+    def containers(self) -> list[Container]:
+        docs = self.store.list(CONTAINER_KIND)
+        return sorted((Container.from_doc(d) for d in docs), key=lambda c: c.created)
+
+    def get(self, ref: str) -> Container:
+        """By full id, name (with or without "/"), or a unique id prefix."""
+        doc = self.store.get(CONTAINER_KIND, ref)
+        if doc is not None:
+            return Container.from_doc(doc)
+        name = ref.removeprefix("/")
+        every = self.containers()
+        for c in every:
+            if c.name == name:
+                return c
+        matches = [c for c in every if ref and c.id.startswith(ref)]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+        raise NotFound(f"No such container: {ref}")
+
+    def _lock(self, container_id: str) -> threading.RLock:
+        with self._rows:
+            return self._locks.setdefault(container_id, threading.RLock())
+
+    def _save(self, c: Container) -> Container:
+        with self.store.transaction() as txn:
+            txn.put(CONTAINER_KIND, c.id, c.to_doc())
+        with self._changed:
+            self._changed.notify_all()
+        return c
+
+    def _reload(self, container_id: str) -> Container | None:
+        doc = self.store.get(CONTAINER_KIND, container_id)
+        return Container.from_doc(doc) if doc is not None else None
+
+    def _wait_until(self, condition: Callable[[], bool], timeout: float | None) -> bool:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        with self._changed:
+            while not condition():
+                remaining = None if deadline is None else deadline - time.monotonic()
+                if remaining is not None and remaining <= 0:
+                    return False
+                # Bounded waits: a state change made by another process (a second manager
+                # on the same root) signals no condition here.
+                self._changed.wait(0.5 if remaining is None else min(remaining, 0.5))
+        return True
+
+    def container_dir(self, container_id: str) -> str:
+        return os.path.join(self._dir, container_id)
+
+    def _bundle(self, container_id: str) -> str:
+        return os.path.join(self._run_dir, container_id)
+
+    # -------------------------------------------------------------------- create
+
+    def create(self, spec: ContainerSpec) -> Container:
+        """Validate everything and record the container; no kernel change happens here."""
+        name = validate_container_name(spec.name) if spec.name else ""
+        image = self.images.get(spec.image)
+        image_config: dict[str, Any] = image.config.get("config") or {}
+        entrypoint = spec.entrypoint if spec.entrypoint is not None else _tup(
+            image_config.get("Entrypoint"))
+        if spec.cmd is not None:
+            cmd: tuple[str, ...] | None = spec.cmd
+        elif spec.entrypoint is not None:
+            cmd = None  # Docker: a new entrypoint drops the image's CMD
+        else:
+            cmd = _tup(image_config.get("Cmd"))
+        argv = [*(entrypoint or ()), *(cmd or ())]
+        if not argv:
+            raise InvalidParameter("no command specified")
+        workdir = spec.workdir or image_config.get("WorkingDir") or ""
+        if workdir and not workdir.startswith("/"):
+            raise InvalidParameter(f'invalid working directory "{workdir}": must be absolute')
+        env = _merge_env(image_config.get("Env") or [], spec.env)
+        policy = parse_restart_policy(spec.restart)
+        if spec.auto_remove and policy.name != "no":
+            raise InvalidParameter("conflicting options: cannot specify both --restart and --rm")
+        if spec.stop_signal:
+            parse_signal(spec.stop_signal)
+        if spec.stop_timeout is not None and spec.stop_timeout < -1:
+            raise InvalidParameter(f'invalid stop timeout "{spec.stop_timeout}"')
+        for server in spec.dns:
+            _check_ip("dns", server)
+        for entry in spec.extra_hosts:
+            host, sep, address = entry.partition(":")
+            if not host or not sep or (address != "host-gateway"
+                                       and not _is_ip(address.strip("[]"))):
+                raise InvalidParameter(f'invalid extra host "{entry}": expected name:ip')
+        exposed = list(image_config.get("ExposedPorts") or {})
+        for item in spec.expose:
+            exposed += [e.key for e in parse_expose(item)]
+        publish = [p for item in spec.publish for p in parse_publish(item)]
+        exposed += [p.key for p in publish]
+        exposed = sorted(dict.fromkeys(exposed))
+        attachments = self._check_network(spec, publish)
+        for link in spec.links:
+            target = link.partition(":")[0]
+            try:
+                self.get(target)
+            except NotFound:
+                raise InvalidParameter(
+                    f'invalid link "{link}": could not get container for {target}') from None
+        requests = [parse_bind_spec(b) for b in spec.binds]
+        requests += [parse_mount_spec(m) for m in spec.mounts]
+        targets = [r.target for r in requests]
+        for target in {t for t in targets if targets.count(t) > 1}:
+            raise InvalidParameter(f"Duplicate mount point: {target}")
+        for request in requests:
+            if (request.type == "bind" and not request.create_host_path
+                    and not os.path.exists(request.source)):
+                raise InvalidParameter(
+                    f'invalid mount config for type "bind": bind source path does not exist: '
+                    f"{request.source}")
+        covered = set(targets)
+        for path in image_config.get("Volumes") or {}:
+            if path not in covered:
+                requests.append(MountRequest("volume", path))
+
+        container_id = new_id()
+        made_volumes: list[str] = []
+        made_dirs: list[str] = []
+        try:
+            mounts = self._make_mounts(requests, made_volumes, made_dirs)
+            with self._rows:
+                if not name:
+                    name = self._random_name()
+                for other in self.containers():
+                    if other.name == name:
+                        raise Conflict(
+                            f'Conflict. The container name "/{name}" is already in use by '
+                            f'container "{other.id}". You have to remove (or rename) that '
+                            "container to be able to reuse that name.")
+                c = Container(
+                    id=container_id, name=name, created=_now(), image_id=image.id,
+                    image_ref=spec.image, path=argv[0], args=tuple(argv[1:]), env=env,
+                    workdir=workdir, user=spec.user or image_config.get("User") or "",
+                    hostname=self._default_hostname(spec, container_id),
+                    domainname=spec.domainname,
+                    labels={**(image_config.get("Labels") or {}), **spec.labels},
+                    stop_signal=spec.stop_signal or image_config.get("StopSignal") or "",
+                    stop_timeout=spec.stop_timeout, exposed=tuple(exposed), cmd=cmd,
+                    entrypoint=entrypoint, spec=spec, mounts=tuple(mounts),
+                    networks=tuple(attachments),
+                )
+                directory = self.container_dir(container_id)
+                for sub in ("upper", "work", "rootfs"):
+                    os.makedirs(os.path.join(directory, sub), mode=0o755)
+                self._save(c)
+        except BaseException:
+            shutil.rmtree(self.container_dir(container_id), ignore_errors=True)
+            for volume in made_volumes:
+                with contextlib.suppress(DockyardError):
+                    self.volumes.remove(volume)
+            for directory in made_dirs:
+                with contextlib.suppress(OSError):
+                    os.rmdir(directory)
+            raise
+        return c
+
+    def _default_hostname(self, spec: ContainerSpec, container_id: str) -> str:
+        mode = parse_network_mode(spec.network_mode)
+        if mode.kind == "container":
+            return self.get(mode.target).hostname  # Docker: the shared sandbox's name
+        if mode.kind == "host":
+            return spec.hostname or os.uname().nodename
+        return spec.hostname or container_id[:12]
+
+    def _check_network(self, spec: ContainerSpec, publish: Sequence[PortSpec]
+                       ) -> list[Attachment]:
+        mode = parse_network_mode(spec.network_mode)
+        if mode.kind == "container":
+            self.get(mode.target)
+            if publish or spec.publish_all:
+                raise InvalidParameter(
+                    "conflicting options: port publishing and the container type network mode")
+            if spec.hostname:
+                raise InvalidParameter(
+                    "conflicting options: hostname and the network mode container:"
+                    f"{mode.target}")
+            return []
+        if (spec.aliases or spec.ipv4 or spec.ipv6) and mode.target in ("bridge", "host",
+                                                                        "none"):
+            raise InvalidParameter(
+                "network-scoped aliases and user specified IP addresses are only supported "
+                "for user-defined networks")
+        network = self.engine.network(mode.target)  # NotFound for an unknown network
+        for field_name, value in (("ip", spec.ipv4), ("ip6", spec.ipv6)):
+            if value is not None:
+                _check_ip(field_name, value)
+        return [Attachment(network.name, tuple(spec.aliases), spec.ipv4, spec.ipv6)]
+
+    def _make_mounts(self, requests: Sequence[MountRequest], made_volumes: list[str],
+                     made_dirs: list[str]) -> list[MountPoint]:
+        mounts = []
+        for request in requests:
+            if request.type == "bind":
+                if request.create_host_path and not os.path.exists(request.source):
+                    os.makedirs(request.source)
+                    made_dirs.append(request.source)
+                mounts.append(MountPoint("bind", request.source, request.target,
+                                         request.read_only))
+            elif request.type == "volume":
+                volume, made = self.volumes.ensure(request.source or None)
+                if made:
+                    made_volumes.append(volume.name)
+                mounts.append(MountPoint("volume", self.volumes.data_dir(volume.name),
+                                         request.target, request.read_only, volume.name,
+                                         volume.anonymous))
+            else:
+                mounts.append(MountPoint("tmpfs", "", request.target, request.read_only))
+        return mounts
+
+    def _random_name(self) -> str:
+        taken = {c.name for c in self.containers()}
+        while True:
+            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
+            if name not in taken:
+                return name
+
+    # --------------------------------------------------------------------- start
+
+    def run(self, spec: ContainerSpec) -> Container:
+        """create + start; a container whose start is refused is removed again."""
+        c = self.create(spec)
+        try:
+            return self.start(c.id)
+        except BaseException:
+            with contextlib.suppress(DockyardError):
+                self.remove(c.id, force=True, volumes=True)
+            raise
+
+    def start(self, ref: str) -> Container:
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            if c.state.status == RUNNING:
+                return c
+            c = self._save(c.with_state(manually_stopped=False))
+            return self._start(c)
+
+    def _start(self, c: Container) -> Container:
+        previous = c.state.status
+        c = self._save(c.with_state(status=STARTING))
+        undo: list[Callable[[], object]] = []
+        try:
+            sandbox = self._setup_network(c, undo)
+            c = self._reload(c.id) or c
+            directory = self.container_dir(c.id)
+            rootfs = os.path.join(directory, "rootfs")
+            mount_overlay(self.images.layer_dirs(c.image_id), os.path.join(directory, "upper"),
+                          os.path.join(directory, "work"), rootfs)
+            undo.append(lambda: unmount(rootfs))
+            user = self._resolve_user(c, rootfs)
+            for mount in c.mounts:
+                if mount.type == "volume":
+                    self.volumes.seed(mount.name, _inside(rootfs, mount.target))
+            bundle = self._bundle(c.id)
+            os.makedirs(bundle, exist_ok=True)
+            undo.append(lambda: shutil.rmtree(bundle, ignore_errors=True))
+            files = self.engine.sandbox_dir(sandbox.id)
+            binds = [BindMount(os.path.join(files, n), f"/etc/{n}")
+                     for n in ("hosts", "hostname", "resolv.conf")]
+            binds += [BindMount(m.source, m.target, m.read_only) for m in c.mounts
+                      if m.type != "tmpfs"]
+            oci = build_spec(
+                rootfs=rootfs,
+                process=ProcessSpec(
+                    args=(INIT_PATH, *c.argv), env=self._process_env(c, sandbox, user),
+                    cwd=c.workdir or "/", uid=user.uid, gid=user.gid,
+                    additional_gids=user.additional_gids),
+                hostname=_hostname(sandbox), netns=sandbox.netns or self.host_netns,
+                init_binary=self.init_binary, mounts=binds,
+                cgroups_path=f"/dockyard-{c.id}",
+            )
+            oci["mounts"] += [{"destination": m.target, "type": "tmpfs", "source": "tmpfs",
+                               "options": ["nosuid", "nodev", "mode=1777",
+                                           *(["ro"] if m.read_only else [])]}
+                              for m in c.mounts if m.type == "tmpfs"]
+            if c.domainname:
+                oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
+            with open(os.path.join(bundle, "config.json"), "w") as f:
+                json.dump(oci, f)
+            pid = self._launch(c, bundle, undo)
+            started = process.start_time(pid)
+            pidfd = process.open_pidfd(pid, started)
+            c = self._save(c.with_state(
+                status=RUNNING, pid=pid, pid_start=started, error="", exit_code=0,
+                started_at=_now(), finished_at=ZERO_TIME, started_mono=_boottime()))
+        except BaseException as exc:
+            for step in reversed(undo):
+                with contextlib.suppress(Exception):
+                    step()
+            code = exc.exit_code if isinstance(exc, StartError) else 128
+            latest = self._reload(c.id) or c
+            self._save(latest.with_state(
+                status=CREATED if previous in (CREATED, STARTING) else EXITED, pid=0,
+                exit_code=code, error=str(exc)))
+            raise
+        if pidfd is None:  # gone before we could watch it: settle it right away
+            threading.Thread(target=self._on_exit, args=(c.id, pid), daemon=True).start()
+        else:
+            self.supervisor.watch(c.id, pid, pidfd)
+        return c
+
+    def _launch(self, c: Container, bundle: str, undo: list[Callable[[], object]]) -> int:
+        directory = self.container_dir(c.id)
+        log_fd = os.open(os.path.join(directory, "json.log"),
+                         os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
+        status_fd = os.open(os.path.join(directory, "exit-status"),
+                            os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        report_r, report_w = os.pipe2(os.O_CLOEXEC)
+        try:
+            try:
+                pid = self.runc.run_detached(c.id, bundle, [log_fd, status_fd, report_w])
+            finally:
+                for fd in (log_fd, status_fd, report_w):
+                    os.close(fd)
+            undo.append(lambda: self.runc.delete(c.id, force=True))
+            report = _read_report(report_r, START_REPORT_TIMEOUT)
+        finally:
+            os.close(report_r)
+        if report.startswith("ok"):
+            return pid
+        if report.startswith("error "):
+            _, code, message = report.split(" ", 2)
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)  # the init exits right after reporting
+            raise StartError(f"failed to create task for container: {message.strip()}",
+                             int(code))
+        raise DockyardError(f"container {c.id[:12]}: init reported nothing ({report!r})")
+
+    def _setup_network(self, c: Container, undo: list[Callable[[], object]]) -> Sandbox:
+        mode = parse_network_mode(c.spec.network_mode)
+        existing = self.engine.state().sandbox_by_id(c.id)
+        if existing is not None:  # kept at stop because another container shares it
+            return existing
+        kwargs: dict[str, Any] = {
+            "hostname": c.hostname, "domainname": c.domainname, "dns": c.spec.dns,
+            "dns_search": c.spec.dns_search, "dns_options": c.spec.dns_options,
+            "extra_hosts": c.spec.extra_hosts, "sandbox_id": c.id,
+        }
+        if mode.kind == "container":
+            target = self.get(mode.target)
+            if target.state.status != RUNNING:
+                raise Conflict(f"cannot join network namespace of a non running container: "
+                               f"container {target.id[:12]} is {target.state.status}")
+            kwargs["hostname"] = target.hostname
+            sandbox = self.engine.create_sandbox(c.name, mode=MODE_CONTAINER, shares=target.id,
+                                                 **kwargs)
+            undo.append(lambda: self.engine.remove_sandbox(c.id))
+            return sandbox
+        ports = [p for item in c.spec.publish for p in parse_publish(item)]
+        if c.spec.publish_all:
+            published = {p.key for p in ports}
+            for key in c.exposed:
+                for e in parse_expose(key):
+                    if e.key not in published:
+                        ports.append(PortSpec(e.proto, e.port, None))
+        sandbox = self.engine.create_sandbox(
+            c.name, mode=MODE_HOST if mode.kind == "host" else MODE_PRIVATE,
+            ports=ports, exposed=list(c.exposed), **kwargs)
+        undo.append(lambda: self.engine.remove_sandbox(c.id))
+        attachments = []
+        for a in c.networks:
+            endpoint = None
+            wanted = a.ipv4 or a.last_ipv4
+            if wanted and not a.ipv4:
+                with contextlib.suppress(DockyardError):
+                    endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
+                                                   ipv4=wanted, ipv6=a.ipv6,
+                                                   links=c.spec.links)
+            if endpoint is None:
+                endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
+                                               ipv4=a.ipv4, ipv6=a.ipv6, links=c.spec.links)
+            attachments.append(replace(
+                a, last_ipv4=endpoint.ipv4_address, last_ipv6=endpoint.ipv6_address))
+        self._save(replace(self._reload(c.id) or c, networks=tuple(attachments)))
+        return self.engine.sandbox(c.id)
+
+    def _resolve_user(self, c: Container, rootfs: str) -> ResolvedUser:
+        def read(name: str) -> str:
+            try:
+                with open(_inside(rootfs, f"/etc/{name}")) as f:
+                    return f.read()
+            except OSError:
+                return ""
+
+        return resolve_user(c.user, read("passwd"), read("group"))
+
+    def _process_env(self, c: Container, sandbox: Sandbox, user: ResolvedUser
+                     ) -> tuple[str, ...]:
+        env = list(c.env)
+        keys = {e.partition("=")[0] for e in env}
+        if "PATH" not in keys:
+            env.insert(0, f"PATH={DEFAULT_PATH}")
+        env.insert(1, f"HOSTNAME={_hostname(sandbox)}")
+        if "HOME" not in keys:
+            env.append(f"HOME={user.home}")
+        return tuple(env)
+
+    # ------------------------------------------------------------- exit & restart
+
+    def _on_exit(self, container_id: str, pid: int) -> None:
+        restart_delay: float | None = None
+        with self._lock(container_id):
+            c = self._reload(container_id)
+            if c is None or c.state.status != RUNNING or c.state.pid != pid:
+                process.reap(pid)
+                return
+            code = self._collect_exit(c)
+            c = self._teardown(c)
+            ran_for = _boottime() - c.state.started_mono
+            decision = decide(
+                parse_restart_policy(c.spec.restart), exit_code=code,
+                manually_stopped=c.state.manually_stopped,
+                restart_count=c.state.restart_count, ran_for=ran_for,
+                previous_backoff=c.state.backoff)
+            if decision.restart:
+                c = self._save(c.with_state(status=RESTARTING, pid=0, exit_code=code,
+                                            finished_at=_now(), backoff=decision.backoff))
+                restart_delay = decision.delay
+            else:
+                c = self._save(c.with_state(status=EXITED, pid=0, exit_code=code,
+                                            finished_at=_now(),
+                                            backoff=0.0 if ran_for >= 10 else c.state.backoff))
+        if restart_delay is not None:
+            self.supervisor.call_later(restart_delay, lambda: self._restart_due(container_id))
+        elif c.spec.auto_remove:
+            with contextlib.suppress(DockyardError):
+                self.remove(container_id, force=True, volumes=True)
+
+    def _restart_due(self, container_id: str) -> None:
+        with self._lock(container_id):
+            c = self._reload(container_id)
+            if c is None or c.state.status != RESTARTING:
+                return
+            if c.state.manually_stopped:
+                self._save(c.with_state(status=EXITED))
+                return
+            c = self._save(c.with_state(restart_count=c.state.restart_count + 1))
+            try:
+                self._start(c)
+            except DockyardError:
+                latest = self._reload(container_id)
+                if latest is not None:
+                    self._save(latest.with_state(status=EXITED))
+
+    def _collect_exit(self, c: Container) -> int:
+        status = process.reap(c.state.pid)
+        try:
+            with open(os.path.join(self.container_dir(c.id), "exit-status")) as f:
+                recorded = f.read().split()
+        except FileNotFoundError:
+            recorded = []
+        if len(recorded) == 2 and recorded[0] == "exit" and recorded[1].isdigit():
+            return int(recorded[1])
+        if status is not None:
+            return process.exit_code_of(status)
+        return 128 + signal.SIGKILL  # gone without a word: its init was killed
+
+    def _teardown(self, c: Container) -> Container:
+        """Undo a start: runc state, root mount, bundle, sandbox (addresses remembered)."""
+        with contextlib.suppress(DockyardError):
+            self.runc.delete(c.id, force=True)
+        with contextlib.suppress(DockyardError):
+            unmount(os.path.join(self.container_dir(c.id), "rootfs"))
+        shutil.rmtree(self._bundle(c.id), ignore_errors=True)
+        state = self.engine.state()
+        if state.sandbox_by_id(c.id) is not None:
+            remembered = []
+            for a in c.networks:
+                network = next((n for n in state.networks if n.name == a.network), None)
+                endpoint = state.endpoint(network.id, c.id) if network else None
+                if endpoint is not None:
+                    a = replace(a, last_ipv4=endpoint.ipv4_address,
+                                last_ipv6=endpoint.ipv6_address)
+                remembered.append(a)
+            c = replace(c, networks=tuple(remembered))
+            if not any(s.shares == c.id for s in state.sandboxes):
+                with contextlib.suppress(NotFound):
+                    self.engine.remove_sandbox(c.id)
+        return c
+
+    # ----------------------------------------------------------- stop, kill, wait
+
+    def _signal(self, c: Container, sig: int) -> bool:
+        fd = process.open_pidfd(c.state.pid, c.state.pid_start) if c.state.pid else None
+        if fd is None:
+            return False
+        try:
+            return process.send_signal(fd, sig)
+        finally:
+            process.close_quietly(fd)
+
+    def _not_running(self, container_id: str) -> Callable[[], bool]:
+        def check() -> bool:
+            latest = self._reload(container_id)
+            return latest is None or latest.state.status not in (RUNNING, STARTING)
+        return check
+
+    def stop(self, ref: str, timeout: int | None = None, signal_name: str | None = None
+             ) -> Container:
+        """The stop signal, then SIGKILL after ``timeout`` seconds (-1: wait forever)."""
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            c = self._save(c.with_state(manually_stopped=True))
+            if c.state.status == RESTARTING:
+                return self._save(c.with_state(status=EXITED))
+            if c.state.status != RUNNING:
+                return c
+            sig = parse_signal(signal_name or c.stop_signal or "SIGTERM")
+            wait = timeout if timeout is not None else (
+                c.stop_timeout if c.stop_timeout is not None else DEFAULT_STOP_TIMEOUT)
+            self._signal(c, sig)
+        if not self._wait_until(self._not_running(c.id), None if wait < 0 else wait):
+            latest = self._reload(c.id)
+            if latest is not None:
+                self._signal(latest, signal.SIGKILL)
+            self._wait_until(self._not_running(c.id), 30)
+        return self._reload(c.id) or c
+
+    def kill(self, ref: str, signal_name: str = "SIGKILL") -> None:
+        """Any signal; the kill signal or the stop signal counts as a manual stop (the
+        restart policy leaves the container alone), as ``docker kill`` does."""
+        c = self.get(ref)
+        sig = parse_signal(signal_name)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            if c.state.status != RUNNING:
+                raise Conflict(f"Container {c.id} is not running")
+            if sig in (signal.SIGKILL, parse_signal(c.stop_signal or "SIGTERM")):
+                c = self._save(c.with_state(manually_stopped=True))
+            self._signal(c, sig)
+
+    def restart(self, ref: str, timeout: int | None = None) -> Container:
+        c = self.stop(ref, timeout)
+        return self.start(c.id)
+
+    def wait(self, ref: str, condition: str = "not-running", timeout: float | None = None
+             ) -> int:
+        """Block until the container is not running (``next-exit``: until it next exits;
+        ``removed``: until it is gone) and return its exit code."""
+        c = self.get(ref)
+        finished = c.state.finished_at
+        if condition == "next-exit":
+            def check() -> bool:
+                latest = self._reload(c.id)
+                return latest is None or (latest.state.finished_at != finished
+                                          and latest.state.status != RUNNING)
+        elif condition == "removed":
+            def check() -> bool:
+                return self._reload(c.id) is None
+        elif condition == "not-running":
+            def check() -> bool:
+                latest = self._reload(c.id)
+                return latest is None or latest.state.status in (CREATED, EXITED)
+        else:
+            raise InvalidParameter(f'invalid condition "{condition}"')
+        if not self._wait_until(check, timeout):
+            raise TimeoutError(f"container {c.name} still running after {timeout} s")
+        latest = self._reload(c.id)
+        return latest.state.exit_code if latest is not None else c.state.exit_code
+
+    # ------------------------------------------------------------ remove, rename
+
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        if c.state.status in (RUNNING, RESTARTING, STARTING):
+            if not force:
+                raise Conflict(
+                    f"cannot remove container \"/{c.name}\": container is running: stop the "
+                    "container before removing or force remove")
+            with self._lock(c.id):
+                latest = self._reload(c.id) or c
+                self._save(latest.with_state(manually_stopped=True))
+                if latest.state.status == RUNNING:
+                    self._signal(latest, signal.SIGKILL)
+            self._wait_until(self._not_running(c.id), 30)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            if c.state.status in (RUNNING, STARTING):
+                raise Conflict(f"container {c.name} did not stop")
+            sharers = [o.name for o in self.containers()
+                       if o.id != c.id and o.state.status == RUNNING
+                       and parse_network_mode(o.spec.network_mode).target in (c.name, c.id)]
+            if sharers:
+                raise Conflict(f"container {c.name} is used by {', '.join(sharers)} "
+                               "(network mode container:): remove those first")
+            self._teardown(c)
+            with self.store.transaction() as txn:
+                txn.delete(CONTAINER_KIND, c.id)
+            shutil.rmtree(self.container_dir(c.id), ignore_errors=True)
+            if volumes:
+                for m in c.mounts:
+                    if m.type == "volume" and m.anonymous:
+                        with contextlib.suppress(DockyardError):
+                            self.volumes.remove(m.name, in_use=self.volume_user)
+        with self._rows:
+            self._locks.pop(c.id, None)
+        with self._changed:
+            self._changed.notify_all()
+
+    def rename(self, ref: str, new_name: str) -> Container:
+        name = validate_container_name(new_name)
+        c = self.get(ref)
+        with self._rows:
+            for other in self.containers():
+                if other.name == name and other.id != c.id:
+                    raise Conflict(f'Conflict. The container name "/{name}" is already in use '
+                                   f'by container "{other.id}". You have to remove (or rename) '
+                                   "that container to be able to reuse that name.")
+            with self._lock(c.id):
+                latest = self._reload(c.id) or c
+                return self._save(replace(latest, name=name))
+
+    def volume_user(self, volume: str) -> str | None:
+        """The id of a container using ``volume``, for ``VolumeStore.remove``."""
+        for c in self.containers():
+            if any(m.name == volume for m in c.mounts):
+                return c.id
+        return None
+
+    def image_user(self, image_id: str) -> str | None:
+        """The id of a container using the image, for ``ImageStore.remove(in_use=)``."""
+        return next((c.id for c in self.containers() if c.image_id == image_id), None)
+
+    # ---------------------------------------------------------- networks at runtime
+
+    def connect(self, ref: str, network: str, *, aliases: Sequence[str] = (),
+                ipv4: str | None = None, ipv6: str | None = None) -> None:
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            net = self.engine.network(network)
+            if any(a.network == net.name for a in c.networks):
+                raise Forbidden(f"endpoint with name {c.name} already exists in network "
+                                 f"{net.name}")
+            attachment = Attachment(net.name, tuple(aliases), ipv4, ipv6)
+            if c.state.status == RUNNING:
+                endpoint = self.engine.connect(net.name, c.id, aliases=aliases, ipv4=ipv4,
+                                               ipv6=ipv6)
+                attachment = replace(attachment, last_ipv4=endpoint.ipv4_address,
+                                     last_ipv6=endpoint.ipv6_address)
+            self._save(replace(c, networks=(*c.networks, attachment)))
+
+    def disconnect(self, ref: str, network: str, *, force: bool = False) -> None:
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            net = self.engine.network(network)
+            if not any(a.network == net.name for a in c.networks):
+                raise Forbidden(f"container {c.name} is not connected to network {net.name}")
+            if c.state.status == RUNNING:
+                self.engine.disconnect(net.name, c.id, force=force)
+            self._save(replace(c, networks=tuple(a for a in c.networks
+                                                 if a.network != net.name)))
+
+    # ------------------------------------------------------------ inspect & list
+
+    def inspect(self, ref: str) -> dict[str, Any]:
+        c = self.get(ref)
+        state = self.engine.state()
+        sandbox = state.sandbox_by_id(c.id)
+        attached: dict[str, Attached] = {}
+        if sandbox is not None:
+            for endpoint in state.endpoints_of_sandbox(c.id):
+                network = state.network_by_id(endpoint.network_id)
+                if network is not None:
+                    attached[network.name] = Attached(network, endpoint)
+        directory = self.container_dir(c.id)
+        files = self.engine.sandbox_dir(c.id) if sandbox else ""
+        paths = Paths(
+            log=os.path.join(directory, "json.log"),
+            hosts=os.path.join(files, "hosts") if files else "",
+            hostname=os.path.join(files, "hostname") if files else "",
+            resolv_conf=os.path.join(files, "resolv.conf") if files else "",
+            upper=os.path.join(directory, "upper"), merged=os.path.join(directory, "rootfs"))
+        return inspect_doc(c, attached=attached, sandbox=sandbox, paths=paths)
+
+    def list(self, *, all: bool = False) -> list[dict[str, Any]]:
+        """``GET /containers/json`` items: running ones, or every one with ``all``."""
+        return [list_item(c, self.inspect(c.id)) for c in reversed(self.containers())
+                if all or c.state.status in (RUNNING, RESTARTING)]
+
+    # ------------------------------------------------------------- logs, exec, top
+
+    def logs(self, ref: str, *, stdout: bool = True, stderr: bool = True,
+             follow: bool = False, tail: int | None = None, since: str | None = None
+             ) -> Iterator[logfile.LogRecord]:
+        """Log records; with ``follow``, keep yielding until the container stops."""
+        c = self.get(ref)
+        path = os.path.join(self.container_dir(c.id), "json.log")
+        records, offset = logfile.read_records(path)
+        yield from logfile.select(records, stdout=stdout, stderr=stderr, since=since,
+                                  tail=tail)
+        while follow:
+            done = self._not_running(c.id)()
+            records, offset = logfile.read_records(path, offset)
+            yield from logfile.select(records, stdout=stdout, stderr=stderr)
+            if done:
+                return
+            with self._changed:
+                self._changed.wait(0.1)
+
+    def exec(self, ref: str, cmd: Sequence[str], *, env: Sequence[str] = (),
+             workdir: str | None = None, user: str | None = None,
+             timeout: float | None = None) -> ExecResult:
+        """Run ``cmd`` in the running container's namespaces, with its env, workdir and
+        user unless overridden; the exit code is Docker's (127/126 when it cannot run)."""
+        c = self.get(ref)
+        if c.state.status != RUNNING:
+            raise Conflict(f"container {c.id} is not running")
+        if not cmd:
+            raise InvalidParameter("no exec command specified")
+        rootfs = os.path.join(self.container_dir(c.id), "rootfs")
+        resolved = self._resolve_user(replace(c, user=user if user is not None else c.user),
+                                      rootfs)
+        sandbox = self.engine.sandbox(c.id)
+        full_env = _merge_env(self._process_env(c, sandbox, resolved), env)
+        proc = ProcessSpec(args=tuple(cmd), env=full_env, cwd=workdir or c.workdir or "/",
+                           uid=resolved.uid, gid=resolved.gid,
+                           additional_gids=resolved.additional_gids).to_oci()
+        result = self.runc.exec_process(c.id, proc, timeout=timeout)
+        failure = exec_failure(result)
+        if failure is not None:
+            code, message = failure
+            return ExecResult(code, result.stdout, message.encode() + b"\n")
+        return result
+
+    def top(self, ref: str) -> builtins.list[tuple[int, str]]:
+        """(host pid, command line) of every process in the container."""
+        c = self.get(ref)
+        if c.state.status != RUNNING:
+            raise Conflict(f"container {c.id} is not running")
+        pids: builtins.list[int] = []
+        for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+            path = os.path.join(base, f"dockyard-{c.id}", "cgroup.procs")
+            with contextlib.suppress(OSError), open(path) as f:
+                pids = [int(line) for line in f if line.strip()]
+                break
+        out = []
+        for pid in sorted(pids):
+            with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
+                out.append((pid, f.read().replace(b"\0", b" ").decode(errors="replace").strip()))
+        return out
+
+    # ------------------------------------------------------------------ reconcile
+
+    def reconcile(self) -> builtins.list[str]:
+        """Adopt containers still running, record exits that happened while no manager
+        ran (and apply their restart policy), finish interrupted starts, and remove runc
+        state, mounts and sandboxes no container owns."""
+        log: builtins.list[str] = []
+        known = set()
+        for c in self.containers():
+            known.add(c.id)
+            status = c.state.status
+            if status == RUNNING:
+                fd = process.open_pidfd(c.state.pid, c.state.pid_start)
+                if fd is not None and not self.supervisor.watching(c.id):
+                    self.supervisor.watch(c.id, c.state.pid, fd)
+                    log.append(f"adopted {c.name}")
+                elif fd is None:
+                    log.append(f"{c.name} exited while unsupervised")
+                    self._on_exit(c.id, c.state.pid)
+                else:
+                    process.close_quietly(fd)
+            elif status == STARTING:
+                with self._lock(c.id):
+                    c = self._teardown(c)
+                    self._save(c.with_state(status=CREATED if c.state.started_at == ZERO_TIME
+                                            else EXITED, pid=0, exit_code=128,
+                                            error="start interrupted"))
+                log.append(f"{c.name}: interrupted start undone")
+            elif status == RESTARTING:
+                self.supervisor.call_later(0, functools.partial(self._restart_due, c.id))
+                log.append(f"{c.name}: pending restart resumed")
+            elif self.engine.state().sandbox_by_id(c.id) is not None or self.runc.exists(c.id):
+                with self._lock(c.id):
+                    self._save(self._teardown(c))
+                log.append(f"{c.name}: leftovers of a stopped container removed")
+        for container_id in self.runc.list_ids():
+            if container_id not in known:
+                with contextlib.suppress(DockyardError):
+                    self.runc.delete(container_id, force=True)
+                log.append(f"runc state {container_id[:12]} without a container removed")
+        for container_id in os.listdir(self._dir):
+            if container_id not in known:
+                with contextlib.suppress(DockyardError):
+                    unmount(os.path.join(self._dir, container_id, "rootfs"))
+                shutil.rmtree(os.path.join(self._dir, container_id), ignore_errors=True)
+                log.append(f"directory of unknown container {container_id[:12]} removed")
+        return log
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _tup(value: Any) -> tuple[str, ...] | None:
+    return None if value is None else tuple(str(v) for v in value)
+
+
+def _merge_env(base: Sequence[str], extra: Sequence[str]) -> tuple[str, ...]:
+    """``extra`` overrides ``base`` by name, keeping base's order; a bare ``NAME`` in extra
+    (no "=") takes the manager's own value, as ``docker run -e NAME`` does."""
+    out: dict[str, str] = {}
+    for item in (*base, *extra):
+        key, sep, value = item.partition("=")
+        if not key:
+            raise InvalidParameter(f'invalid environment variable "{item}"')
+        if not sep:
+            if key not in os.environ:
+                continue
+            value = os.environ[key]
+        out[key] = value
+    return tuple(f"{k}={v}" for k, v in out.items())
+
+
+def _inside(rootfs: str, path: str) -> str:
+    """``path`` under ``rootfs`` without following symlinks out of it (lexically)."""
+    return os.path.join(rootfs, os.path.normpath("/" + path).lstrip("/"))
+
+
+def _read_report(fd: int, timeout: float) -> str:
+    import select
+
+    poller = select.poll()
+    poller.register(fd, select.POLLIN)
+    data = b""
+    deadline = time.monotonic() + timeout
+    while not data.endswith(b"\n"):
+        remaining = deadline - time.monotonic()
+        if remaining <= 0 or not poller.poll(remaining * 1000):
+            break
+        chunk = os.read(fd, 4096)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").strip()
+
+
+def _hostname(sandbox: Sandbox) -> str:
+    """Host mode shows the host's name, as Docker's --network host does."""
+    return os.uname().nodename if sandbox.mode == MODE_HOST else sandbox.hostname
+
+
+def _check_ip(field_name: str, value: str) -> None:
+    if not _is_ip(value):
+        raise InvalidParameter(f'invalid {field_name} "{value}": not an IP address')
+
+
+def _is_ip(value: str) -> bool:
+    try:
+        ip_address(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _boottime() -> float:
+    return time.clock_gettime(time.CLOCK_BOOTTIME)
+
+
+_ADJECTIVES = ("brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen",
+               "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid")
+_NOUNS = ("babbage", "curie", "darwin", "euler", "fermi", "galois", "hopper", "turing",
+          "lovelace", "noether", "pascal", "ritchie", "shannon", "thompson", "wozniak", "yonath")

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from dockyard.engine import Engine
+from dockyard.errors import DockyardError
+from dockyard.images.busybox import ensure_busybox_image
+from dockyard.images.store import ImageStore
+from dockyard.kernel.initbin import ensure_init_binary
+from dockyard.runtime import ContainerManager
+from tests.integration.hosts import TEST_RUN_ROOT, Host
+
+
+@pytest.fixture(scope="session")
+def init_binary() -> str:
+    return ensure_init_binary(os.path.join(TEST_RUN_ROOT, "bin"))
+
+
+def make_manager(engine: Engine, host: Host, init_binary: str) -> ContainerManager:
+    images = ImageStore(host.root, engine.store)
+    ensure_busybox_image(images)
+    return ContainerManager(engine, images, init_binary=init_binary,
+                            host_netns=host.netns).open()
+
+
+def remove_all(manager: ContainerManager) -> None:
+    for c in reversed(manager.containers()):  # sharers (created later) go first
+        with contextlib.suppress(DockyardError):
+            manager.remove(c.id, force=True, volumes=True)
+
+
+@pytest.fixture
+def manager(engine: Engine, host: Host, init_binary: str) -> Iterator[ContainerManager]:
+    mgr = make_manager(engine, host, init_binary)
+    try:
+        yield mgr
+    finally:
+        remove_all(mgr)
+        mgr.close()
