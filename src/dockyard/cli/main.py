@@ -1,20 +1,147 @@
-"""Entry point of the `dockyard` command."""
+"""Entry point of the ``dockyard`` command: docker's verbs, plus demo, daemon, compose.
+
+Each verb imports only its own module, so that a command costs little more than the
+interpreter's start; nothing here imports aiohttp or the engine unless the verb is
+``daemon`` or ``demo``.
+"""
 
 from __future__ import annotations
 
 import sys
 
+USAGE = """
+Usage:  dockyard [OPTIONS] COMMAND
+
+Docker's networking, built for real: a Docker-Engine-API daemon and its CLI
+
+Options:
+  -H, --host string   Daemon socket to connect to (default $DOCKER_HOST or
+                      unix:///run/dockyard/dockyard.sock)
+  -v, --version       Print version information and quit
+
+Commands:
+  daemon      Run the daemon
+  demo        Build two networks and four sandboxes, and show who reaches whom
+  compose     Compose projects (config, plan)
+  images      List images
+  import      Import the contents from a tarball to create a filesystem image
+  info        Display system-wide information
+  inspect     Return low-level information on Docker objects
+  load        Load an image from a tar archive or STDIN
+  rmi         Remove one or more images
+  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
+  version     Show the Dockyard version information
+
+Management Commands:
+  image       Manage images
+  network     Manage networks
+"""
+
+
+def _split_globals(args: list[str]) -> tuple[str | None, list[str]]:
+    host = None
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in ("-H", "--host") and i + 1 < len(args):
+            host = args[i + 1]
+            i += 2
+        elif arg.startswith("--host="):
+            host = arg.split("=", 1)[1]
+            i += 1
+        elif arg.startswith("-H") and len(arg) > 2:
+            host = arg[2:].removeprefix("=")
+            i += 1
+        elif arg in ("-D", "--debug"):
+            i += 1
+        else:
+            break
+    return host, args[i:]
+
 
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
-    if args and args[0] in ("version", "--version"):
+    host, args = _split_globals(args)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        return 0
+    verb, rest = args[0], args[1:]
+    if verb in ("--version", "-v"):
         from dockyard import __version__
 
         print(f"Dockyard version {__version__}")
         return 0
-    if args and args[0] == "demo":
+    if verb == "demo":
         from dockyard.cli.demo import run_demo
 
-        return run_demo(keep="--keep" in args[1:])
-    print("usage: dockyard {demo [--keep] | version}", file=sys.stderr)
-    return 2
+        return run_demo(keep="--keep" in rest)
+    if verb == "daemon":
+        from dockyard.daemon.main import main as daemon_main
+
+        return daemon_main(rest)
+    if verb == "compose":
+        try:
+            from dockyard.compose.cli import (  # type: ignore[import-not-found,unused-ignore]
+                main as compose_main,
+            )
+        except ImportError as err:
+            print(f"dockyard compose is not available in this build: {err}", file=sys.stderr)
+            return 1
+        return int(compose_main(rest))
+    return _api_command(host, verb, rest)
+
+
+def _api_command(host: str | None, verb: str, rest: list[str]) -> int:
+    from dockyard.cli.context import Context
+    from dockyard.cli.flags import UsageError
+    from dockyard.client.http import ConnectError
+
+    ctx = Context(host=host)
+    try:
+        handler = _resolve(verb)
+        if handler is None:
+            print(f"dockyard: '{verb}' is not a dockyard command.\nSee 'dockyard --help'",
+                  file=sys.stderr)
+            return 1
+        return int(handler(ctx, rest))
+    except UsageError as err:
+        text = str(err)
+        if "See '" not in text:
+            text += f"\nSee 'dockyard {verb} --help'."
+        print(text, file=sys.stderr)
+        return 125
+    except ConnectError as err:
+        print(err, file=sys.stderr)
+        return 1
+    except BrokenPipeError:
+        return 0
+
+
+def _resolve(verb: str):  # type: ignore[no-untyped-def]
+    if verb == "network":
+        from dockyard.cli import network
+
+        return network.main
+    if verb == "image":
+        from dockyard.cli import image
+
+        return image.main
+    if verb in ("images", "rmi", "tag", "import", "load"):
+        from dockyard.cli import image
+
+        return {
+            "images": lambda c, a: image.ls(c, a, "images"),
+            "rmi": lambda c, a: image.rm(c, a, "rmi"),
+            "tag": lambda c, a: image.tag(c, a, "tag"),
+            "import": image.import_,
+            "load": image.load,
+        }[verb]
+    if verb in ("info", "version", "inspect"):
+        from dockyard.cli import system
+
+        return {"info": system.info, "version": system.version, "inspect": system.inspect}[verb]
+    return None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -112,6 +112,7 @@ class Engine:
         os.makedirs(config.root, exist_ok=True)
         self._file_lock = FileLock(os.path.join(config.root, "engine.lock"))
         self._listeners: list[Listener] = []
+        self._cached: tuple[int, State] | None = None
 
     # ------------------------------------------------------------ plumbing
 
@@ -130,7 +131,18 @@ class Engine:
         return _EngineLock(self._lock, self._file_lock)
 
     def state(self) -> State:
-        return State.load(self.store)
+        """The committed state; re-read only when the store's revision moved (another
+        process wrote), since this engine remembers what its own changes leave."""
+        revision = self.store.revision()
+        cached = self._cached
+        if cached is not None and cached[0] == revision:
+            return cached[1]
+        state = State.load(self.store)
+        self._cached = (revision, state)
+        return state
+
+    def _remember(self, state: State) -> None:
+        self._cached = (self.store.revision(), state)
 
     @property
     def netns_dir(self) -> str:
@@ -228,13 +240,15 @@ class Engine:
                     if enable_ipv6:
                         steps.append(plan.Sysctl("net/ipv6/conf/all/forwarding", "1"))
                 ready = network.with_state("ready")
+                after = state.put_network(ready)
                 with self.store.transaction() as txn:
                     txn.put("network", network.id, ready.to_doc())
-                    fw = self._firewall_step(State.load(txn), txn)
+                    fw = self._firewall_step(after, txn)
                     if fw:
                         steps.append(fw)
                     self.kernel.apply(steps)
                     self._record_firewall(txn, fw)
+                self._remember(after)
             except BaseException:
                 with self.store.transaction() as txn:
                     txn.delete("network", network.id)
@@ -414,9 +428,11 @@ class Engine:
                     self.kernel.apply([plan.CreateNetns(netns), plan.LoopbackUp(netns)])
                 ready = sandbox.with_state("ready")
                 try:
+                    after = state.put_sandbox(ready)
                     with self.store.transaction() as txn:
                         txn.put("sandbox", sandbox.id, ready.to_doc())
-                        self._write_files(State.load(txn), ready)
+                        self._write_files(after, ready)
+                    self._remember(after)
                 except BaseException:
                     if mode == MODE_PRIVATE:
                         self.kernel.teardown([plan.DeleteNetns(netns)])
@@ -525,9 +541,9 @@ class Engine:
                 txn.put("endpoint", endpoint.id, endpoint.to_doc())
             try:
                 ready = endpoint.with_state("ready")
+                after = state.put_endpoint(ready)
                 with self.store.transaction() as txn:
                     txn.put("endpoint", ready.id, ready.to_doc())
-                    after = State.load(txn)
                     steps = list(driver.plan_join(network, ready, sandbox))
                     steps += self._route_steps(state, after, sandbox)
                     fw = self._firewall_step(after, txn)
@@ -536,6 +552,7 @@ class Engine:
                     self.kernel.apply(steps)
                     self._record_firewall(txn, fw)
                     self._write_files(after, sandbox)
+                self._remember(after)
             except BaseException:
                 with self.store.transaction() as txn:
                     txn.delete("endpoint", endpoint.id)
@@ -623,9 +640,9 @@ class Engine:
                 )
             with self.store.transaction() as txn:
                 txn.put("endpoint", endpoint.id, endpoint.with_state("removing").to_doc())
+            after = state.drop_endpoint(endpoint.id)
             with self.store.transaction() as txn:
                 txn.delete("endpoint", endpoint.id)
-                after = State.load(txn)
                 steps = list(get_driver(network.driver).plan_leave(network, endpoint, sandbox))
                 steps += self._route_steps(state, after, sandbox)
                 fw = self._firewall_step(after, txn)
@@ -634,6 +651,7 @@ class Engine:
                 failures = self.kernel.teardown(steps)
                 self._record_firewall(txn, fw)
                 self._write_files(after, sandbox)
+            self._remember(after)
         self._notify("network.disconnect", endpoint.id)
         if failures:
             raise DockyardError("disconnected with errors: " + "; ".join(failures))

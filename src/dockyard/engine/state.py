@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TypeVar
 
 from dockyard.errors import InvalidParameter, NotFound
@@ -25,6 +25,23 @@ class State:
             sandboxes=tuple(Sandbox.from_doc(d) for d in store.list("sandbox")),
             endpoints=tuple(Endpoint.from_doc(d) for d in store.list("endpoint")),
         )
+
+    # Derived states: what a change will leave, without reading the store again.
+
+    def put_network(self, network: Network) -> State:
+        rest = tuple(n for n in self.networks if n.id != network.id)
+        return replace(self, networks=(*rest, network))
+
+    def put_sandbox(self, sandbox: Sandbox) -> State:
+        rest = tuple(s for s in self.sandboxes if s.id != sandbox.id)
+        return replace(self, sandboxes=(*rest, sandbox))
+
+    def put_endpoint(self, endpoint: Endpoint) -> State:
+        rest = tuple(e for e in self.endpoints if e.id != endpoint.id)
+        return replace(self, endpoints=(*rest, endpoint))
+
+    def drop_endpoint(self, endpoint_id: str) -> State:
+        return replace(self, endpoints=tuple(e for e in self.endpoints if e.id != endpoint_id))
 
     def network(self, ref: str) -> Network:
         return find(ref, self.networks, "network")

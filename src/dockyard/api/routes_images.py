@@ -1,0 +1,196 @@
+"""``/images``: import (``create?fromSrc=-``), load, list, inspect, tag, remove.
+
+There is no registry here: a pull of an image that is not already stored is refused
+with a message saying how to get it (import a root filesystem tarball or load a
+``docker save`` archive)."""
+
+from __future__ import annotations
+
+import contextlib
+import fnmatch
+import json
+import os
+import tempfile
+from typing import Any
+
+from aiohttp import web
+
+from dockyard.api.app import backend, json_response, query_bool
+from dockyard.api.events import Event
+from dockyard.api.filters import bool_filter, match_labels, parse_filters
+from dockyard.errors import InvalidParameter, NotFound
+
+IMAGE_FILTERS = ("reference", "dangling", "label", "before", "since")
+
+
+def _stream_line(doc: dict[str, Any]) -> bytes:
+    """One message of Docker's JSON progress stream."""
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\r\n"
+
+
+def _join_ref(repo: str, tag: str) -> str:
+    return f"{repo}:{tag}" if repo and tag else repo
+
+
+async def _spool(request: web.Request, directory: str) -> str:
+    """The request body in a file (imports read it twice: digest, then extraction)."""
+    fd, path = tempfile.mkstemp(dir=directory, prefix="upload-")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                out.write(chunk)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
+    return path
+
+
+async def create_image(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    query = request.query
+    source = query.get("fromSrc")
+    if source is None:
+        image = query.get("fromImage")
+        if not image:
+            raise InvalidParameter('invalid request: give "fromSrc" (import) or "fromImage"')
+        ref = _join_ref(image, query.get("tag", ""))
+        try:
+            await b.run(b.images.resolve, ref)
+        except NotFound:
+            raise NotFound(
+                f"pull access denied for {image}: no registry access: import the image "
+                f"(dockyard import rootfs.tar {ref}) or load it (dockyard load -i "
+                "image.tar)") from None
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        await response.write(_stream_line({"status": f"Status: Image is up to date for {ref}"}))
+        await response.write_eof()
+        return response
+    if source != "-":
+        raise InvalidParameter(
+            f'invalid fromSrc "{source}": no network access here: send the tarball in the '
+            'request body with fromSrc=-')
+    target = _join_ref(query.get("repo", ""), query.get("tag", "")) or None
+    changes = query.getall("changes", [])
+    path = await _spool(request, b.images.tmp_root)
+    try:
+        image_id = await b.run(b.images.import_tar, path, target, changes=changes,
+                               message=query.get("message", ""))
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    b.events.publish(Event("image", "import", image_id, {"name": target or image_id}))
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    await response.write(_stream_line({"status": image_id}))
+    await response.write_eof()
+    return response
+
+
+async def load_images(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    path = await _spool(request, b.images.tmp_root)
+    try:
+        def load() -> list[str]:
+            with open(path, "rb") as handle:
+                return b.images.load(handle)
+
+        loaded = await b.run(load)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    lines = b"".join(
+        _stream_line({"stream": f"Loaded image{' ID' if ref.startswith('sha256:') else ''}: "
+                                f"{ref}\n"}) for ref in loaded)
+    return web.Response(body=lines, content_type="application/json")
+
+
+async def list_images(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    filters = parse_filters(request.query.get("filters"), IMAGE_FILTERS)
+    show_all = query_bool(request, "all")
+    del show_all  # no intermediate images exist: every image is a top-level one
+    items = await b.run(b.images.list, _container_counter(b))
+    dangling = bool_filter("dangling", filters.get("dangling", []))
+    references = filters.get("reference", [])
+    created_of = {item["Id"]: int(item["Created"]) for item in items}
+    bounds: dict[str, int] = {}
+    for key in ("before", "since"):
+        for ref in filters.get(key, []):
+            bounds[key] = created_of.get(await b.run(b.images.resolve, ref), 0)
+    chosen = []
+    for item in items:
+        if dangling is not None and (not item["RepoTags"]) != dangling:
+            continue
+        if "label" in filters and not match_labels(filters["label"], item["Labels"] or {}):
+            continue
+        if references:
+            # As dockerd: only the tags that match are listed for a reference filter.
+            tags = [t for t in item["RepoTags"] if any(_ref_matches(p, t) for p in references)]
+            if not tags:
+                continue
+            item = {**item, "RepoTags": tags}
+        if "before" in bounds and not item["Created"] < bounds["before"]:
+            continue
+        if "since" in bounds and not item["Created"] > bounds["since"]:
+            continue
+        chosen.append(item)
+    return json_response(chosen)
+
+
+def _ref_matches(pattern: str, tag: str) -> bool:
+    """Docker's ``reference`` filter: a glob on the repository, optionally with a tag."""
+    repo = tag.rpartition(":")[0]
+    if ":" in pattern.rpartition("/")[2]:
+        return fnmatch.fnmatchcase(tag, pattern)
+    return fnmatch.fnmatchcase(repo, pattern)
+
+
+def _container_counter(b: Any) -> Any:
+    manager = b.containers
+    if manager is None or not hasattr(manager, "count_using_image"):
+        return None
+    return manager.count_using_image
+
+
+async def inspect_image(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    return json_response(await b.run(b.images.inspect, request.match_info["name"]))
+
+
+async def tag_image(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    repo = request.query.get("repo", "")
+    if not repo:
+        raise InvalidParameter("invalid reference format: repository name must have at "
+                               "least one component")
+    target = _join_ref(repo, request.query.get("tag", ""))
+    source = request.match_info["name"]
+    await b.run(b.images.tag, source, target)
+    b.events.publish(Event("image", "tag", await b.run(b.images.resolve, target),
+                           {"name": target}))
+    return web.Response(status=201)
+
+
+async def remove_image(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    name = request.match_info["name"]
+    in_use = getattr(b.containers, "container_using_image", None)
+    result = await b.run(b.images.remove, name, force=query_bool(request, "force"),
+                         in_use=in_use)
+    for entry in result:
+        for action, ref in entry.items():
+            b.events.publish(Event("image", action.lower().replace("deleted", "delete")
+                                   .replace("untagged", "untag"), ref, {"name": ref}))
+    return json_response(result)
+
+
+ROUTES = [
+    ("POST", "/images/create", create_image),
+    ("POST", "/images/load", load_images),
+    ("GET", "/images/json", list_images),
+    ("GET", "/images/{name:.+}/json", inspect_image),
+    ("POST", "/images/{name:.+}/tag", tag_image),
+    ("DELETE", "/images/{name:.+}", remove_image),
+]

@@ -1,0 +1,133 @@
+"""``/networks``: list, inspect, create, connect, disconnect, delete, prune."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from aiohttp import web
+
+from dockyard.api.app import backend, json_response, path_ref
+from dockyard.api.backend import Backend
+from dockyard.api.bodies import parse_json_body
+from dockyard.api.filters import match_labels, parse_filters
+from dockyard.api.network_json import (
+    NETWORK_FILTERS,
+    PRUNE_FILTERS,
+    filter_networks,
+    network_doc,
+    parse_connect,
+    parse_create,
+    parse_disconnect,
+)
+from dockyard.api.timeparse import parse_stored_time, parse_time_or_duration
+from dockyard.errors import Forbidden, NotFound
+from dockyard.model.network import Network
+
+
+async def _body(request: web.Request, required: bool = True) -> dict[str, object]:
+    raw = await request.read()
+    return dict(parse_json_body(raw, request.headers.get("Content-Type"), required=required))
+
+
+async def list_networks(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    filters = parse_filters(request.query.get("filters"), NETWORK_FILTERS)
+    state = await b.run(b.engine.state)
+    networks = [n for n in state.networks if n.state == "ready"]
+    chosen = filter_networks(networks, state, filters)
+    return json_response([network_doc(n, None) for n in chosen])
+
+
+def _find(b: Backend, ref: str) -> Network:
+    try:
+        network = b.engine.network(ref)
+    except NotFound:
+        raise NotFound(f"network {ref} not found") from None
+    if network.state != "ready":
+        raise NotFound(f"network {ref} not found")
+    return network
+
+
+async def inspect_network(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    ref = path_ref(request)
+    scope = request.query.get("scope", "")
+    state = await b.run(b.engine.state)
+    network = _find(b, ref)
+    if scope and scope != network.scope:
+        raise NotFound(f"network {ref} not found")
+    return json_response(network_doc(network, state))
+
+
+async def create_network(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    req = parse_create(await _body(request))
+    network = await b.run(
+        b.engine.create_network, req.name, req.driver, pools=req.pools, internal=req.internal,
+        attachable=req.attachable, enable_ipv6=req.enable_ipv6, options=req.options,
+        labels=req.labels, ipam_driver=req.ipam_driver, ipam_options=req.ipam_options)
+    return json_response({"Id": network.id, "Warning": ""}, 201)
+
+
+async def delete_network(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    network = _find(b, path_ref(request))
+    await b.run(b.engine.remove_network, network.id)
+    return web.Response(status=204)
+
+
+async def connect(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    network = _find(b, path_ref(request))
+    req = parse_connect(await _body(request))
+    sandbox = b.sandbox_for_container(req.container)
+    await b.run(b.engine.connect, network.id, sandbox.id, aliases=req.aliases, ipv4=req.ipv4,
+                ipv6=req.ipv6, links=req.links, gw_priority=req.gw_priority)
+    return web.Response(status=200)
+
+
+async def disconnect(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    network = _find(b, path_ref(request))
+    container, force = parse_disconnect(await _body(request))
+    sandbox = b.sandbox_for_container(container)
+    await b.run(b.engine.disconnect, network.id, sandbox.id, force=force)
+    return web.Response(status=200)
+
+
+async def prune(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    filters = parse_filters(request.query.get("filters"), PRUNE_FILTERS)
+    now = datetime.now(UTC)
+    until = [parse_time_or_duration(v, now, "until") for v in filters.get("until", [])]
+    state = await b.run(b.engine.state)
+    removed = []
+    for network in state.networks:
+        if network.predefined or network.state != "ready":
+            continue
+        if state.endpoints_of_network(network.id):
+            continue
+        if "label" in filters and not match_labels(filters["label"], network.labels):
+            continue
+        if "label!" in filters and any(
+                match_labels([p], network.labels) for p in filters["label!"]):
+            continue
+        if until and not parse_stored_time(network.created) < min(until):
+            continue
+        try:
+            await b.run(b.engine.remove_network, network.id)
+        except (Forbidden, NotFound):
+            continue  # in use or gone since the snapshot: not ours to prune
+        removed.append(network.name)
+    return json_response({"NetworksDeleted": removed})
+
+
+ROUTES = [
+    ("GET", "/networks", list_networks),
+    ("POST", "/networks/create", create_network),
+    ("POST", "/networks/prune", prune),
+    ("GET", "/networks/{id}", inspect_network),
+    ("DELETE", "/networks/{id}", delete_network),
+    ("POST", "/networks/{id}/connect", connect),
+    ("POST", "/networks/{id}/disconnect", disconnect),
+]

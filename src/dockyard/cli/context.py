@@ -1,0 +1,94 @@
+"""What every API command shares: the daemon address, the client, docker's error output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Sequence
+
+from dockyard.cli.flags import Flag, HelpRequested, UsageError, parse, usage_text
+from dockyard.client.http import APIError, Client, ConnectError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+class Context:
+    def __init__(self, host: str | None = None) -> None:
+        self.host = host  # from --host/-H
+        self._client: Client | None = None
+
+    def client(self) -> Client:
+        """The client for the chosen daemon; on the default address, a daemon is started
+        in the background when none answers (the embedded default)."""
+        if self._client is not None:
+            return self._client
+        explicit = self.host or os.environ.get("DOCKER_HOST")
+        if explicit:
+            self._client = Client(explicit)
+            return self._client
+        exec_root = os.environ.get("DOCKYARD_EXEC_ROOT") or "/run/dockyard"
+        client = Client("unix://" + os.path.join(exec_root, "dockyard.sock"))
+        try:
+            client.request("GET", "/_ping")
+        except ConnectError:
+            from dockyard.client.autostart import start_daemon
+
+            start_daemon(client, exec_root)
+        self._client = client
+        return client
+
+
+Command = Callable[[Context, list[str]], int]
+
+
+def parse_or_usage(cmd: str, usage: str, summary: str, flags: Sequence[Flag], args: list[str],
+                   nargs: tuple[int, int | None] = (0, None)) -> tuple[dict[str, Any], list[str]]:
+    """Flags and positionals; usage errors are raised as docker words them."""
+    try:
+        values, positional = parse(flags, args)
+    except HelpRequested:
+        print(usage_text(usage, summary, flags))
+        raise SystemExit(0) from None
+    low, high = nargs
+    if len(positional) < low or (high is not None and len(positional) > high):
+        if high == low:
+            want = f"exactly {low} argument" + ("s" if low != 1 else "")
+        elif high is None:
+            want = f"at least {low} argument" + ("s" if low != 1 else "")
+        else:
+            want = f"at most {high} argument" + ("s" if high != 1 else "")
+        raise UsageError(f'"dockyard {cmd}" requires {want}.\nSee \'dockyard {cmd} --help\'.'
+                         f"\n\nUsage:  {usage}\n\n{summary}")
+    return values, positional
+
+
+def daemon_error(err: APIError) -> int:
+    print(f"Error response from daemon: {err.message}", file=sys.stderr)
+    return 1
+
+
+def print_json(docs: Any) -> None:
+    """Indented as the docker CLI indents inspect output (4 spaces)."""
+    print(json.dumps(docs, indent=4, ensure_ascii=False))
+
+
+def parse_filters(values: Sequence[str]) -> str | None:
+    """``--filter k=v`` flags as the API's filters JSON (``{"k": {"v": true}}``)."""
+    if not values:
+        return None
+    doc: dict[str, dict[str, bool]] = {}
+    for value in values:
+        key, sep, rest = value.partition("=")
+        if not sep:
+            raise UsageError("bad format of filter (expected name=value)")
+        doc.setdefault(key.strip().lower(), {})[rest] = True
+    return json.dumps(doc)
+
+
+def confirm(question: str) -> bool:
+    print(f"{question}\nAre you sure you want to continue? [y/N] ", end="", flush=True)
+    answer = sys.stdin.readline().strip().lower()
+    return answer in ("y", "yes")

@@ -1,0 +1,217 @@
+"""HTTP/1.1 over a unix socket, just what the API needs.
+
+Written on the ``_socket`` C module rather than ``http.client``: the latter pulls in
+the ``email`` package and costs more to import than the whole request takes. One
+connection per request (``Connection: close``); bodies framed by Content-Length, chunked
+encoding, or the end of the stream.
+"""
+
+from __future__ import annotations
+
+import _socket
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from urllib.parse import quote, urlencode
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+API_VERSION = "1.50"
+
+Query = Mapping[str, "str | Sequence[str] | None"]
+
+
+class ConnectError(Exception):
+    """Nothing answers on the socket (no daemon, or no permission)."""
+
+
+class APIError(Exception):
+    """The daemon answered with an error status; ``message`` is Docker's ``message``."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class Response:
+    def __init__(self, status: int, headers: dict[str, str], reader: _Reader) -> None:
+        self.status = status
+        self.headers = headers
+        self._reader = reader
+        self._body: bytes | None = None
+
+    def chunks(self) -> Iterator[bytes]:
+        """The body as it arrives (event streams, progress)."""
+        if self._body is not None:
+            yield self._body
+            return
+        length = self.headers.get("content-length")
+        if self.headers.get("transfer-encoding", "").lower() == "chunked":
+            yield from self._reader.chunked()
+        elif length is not None:
+            yield self._reader.exactly(int(length))
+        else:
+            yield from self._reader.until_eof()
+        self._reader.close()
+
+    def lines(self) -> Iterator[bytes]:
+        pending = b""
+        for chunk in self.chunks():
+            pending += chunk
+            while b"\n" in pending:
+                line, pending = pending.split(b"\n", 1)
+                if line.strip():
+                    yield line
+        if pending.strip():
+            yield pending
+
+    @property
+    def body(self) -> bytes:
+        if self._body is None:
+            self._body = b"".join(self.chunks())
+        return self._body
+
+    def json(self) -> Any:
+        return json.loads(self.body) if self.body else None
+
+
+class _Reader:
+    def __init__(self, sock: _socket.socket) -> None:
+        self._sock = sock
+        self._buf = b""
+
+    def _fill(self) -> bool:
+        data = self._sock.recv(65536)
+        self._buf += data
+        return bool(data)
+
+    def line(self) -> bytes:
+        while b"\r\n" not in self._buf:
+            if not self._fill():
+                raise ConnectError("the daemon closed the connection mid-response")
+        line, self._buf = self._buf.split(b"\r\n", 1)
+        return line
+
+    def exactly(self, n: int) -> bytes:
+        while len(self._buf) < n:
+            if not self._fill():
+                raise ConnectError("the daemon closed the connection mid-body")
+        data, self._buf = self._buf[:n], self._buf[n:]
+        return data
+
+    def chunked(self) -> Iterator[bytes]:
+        while True:
+            size = int(self.line().split(b";")[0], 16)
+            if size == 0:
+                self.line()
+                return
+            yield self.exactly(size)
+            self.line()
+
+    def until_eof(self) -> Iterator[bytes]:
+        if self._buf:
+            yield self._buf
+            self._buf = b""
+        while self._fill():
+            yield self._buf
+            self._buf = b""
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def socket_path(host: str) -> str:
+    if host.startswith("unix://"):
+        return host[len("unix://"):]
+    if host.startswith("/"):
+        return host
+    raise ConnectError(f'unsupported host "{host}": only unix:///path sockets are supported')
+
+
+class Client:
+    def __init__(self, host: str, version: str | None = API_VERSION,
+                 timeout: float | None = None) -> None:
+        self.host = host
+        self.path = socket_path(host)
+        self.version = version
+        self.timeout = timeout
+
+    def url(self, path: str, query: Query | None = None) -> str:
+        prefix = f"/v{self.version}" if self.version else ""
+        url = prefix + path
+        if query:
+            pairs = {k: v for k, v in query.items() if v is not None}
+            if pairs:
+                url += "?" + urlencode(pairs, doseq=True, quote_via=quote)
+        return url
+
+    def request(
+        self, method: str, path: str, *, query: Query | None = None,
+        body: bytes | None = None, json_body: Any = None,
+        headers: Mapping[str, str] | None = None, check: bool = True, stream: bool = False,
+    ) -> Response:
+        """One request on a fresh connection. The body is read (and the connection closed)
+        before returning unless ``stream``: then the caller iterates ``chunks``/``lines``,
+        which close it at the end."""
+        extra = dict(headers or {})
+        if json_body is not None:
+            body = json.dumps(json_body).encode()
+            extra.setdefault("Content-Type", "application/json")
+        head = [f"{method} {self.url(path, query)} HTTP/1.1", "Host: dockyard",
+                "User-Agent: dockyard-cli", "Connection: close"]
+        if body is not None:
+            head.append(f"Content-Length: {len(body)}")
+        head += [f"{k}: {v}" for k, v in extra.items()]
+        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+        if self.timeout is not None:
+            sock.settimeout(self.timeout)
+        try:
+            sock.connect(self.path)
+        except OSError as err:
+            sock.close()
+            raise ConnectError(
+                f"Cannot connect to the Dockyard daemon at {self.host}. Is the daemon "
+                f"running? ({err.strerror or err})") from None
+        try:
+            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""))
+            reader = _Reader(sock)
+            status_line = reader.line().decode("latin-1")
+            status = int(status_line.split(" ", 2)[1])
+            response_headers: dict[str, str] = {}
+            while line := reader.line():
+                key, _, value = line.decode("latin-1").partition(":")
+                response_headers[key.strip().lower()] = value.strip()
+        except BaseException:
+            sock.close()
+            raise
+        response = Response(status, response_headers, reader)
+        if method == "HEAD" or status in (204, 304):
+            response._body = b""
+            reader.close()
+        if check and status >= 400:
+            raise APIError(status, _error_message(response))
+        if not stream:
+            _ = response.body
+        return response
+
+    def get(self, path: str, query: Query | None = None) -> Any:
+        return self.request("GET", path, query=query).json()
+
+    def post(self, path: str, body: Any = None, query: Query | None = None) -> Any:
+        return self.request("POST", path, query=query, json_body=body).json()
+
+    def delete(self, path: str, query: Query | None = None) -> Any:
+        return self.request("DELETE", path, query=query).json()
+
+
+def _error_message(response: Response) -> str:
+    body = response.body
+    try:
+        doc = json.loads(body)
+    except ValueError:
+        return body.decode(errors="replace").strip() or f"HTTP {response.status}"
+    if isinstance(doc, dict) and isinstance(doc.get("message"), str):
+        return str(doc["message"])
+    return body.decode(errors="replace").strip()

@@ -1,0 +1,40 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+
+from dockyard.engine import Engine, EngineConfig
+from dockyard.kernel.linux import LinuxKernel
+from dockyard.model.sandbox import Sandbox
+from dockyard.store import SqliteStore
+from tests.e2e.daemon import Daemon, running_daemon
+
+
+@pytest.fixture
+def daemon() -> Iterator[Daemon]:
+    with running_daemon() as d:
+        yield d
+
+
+@pytest.fixture
+def busybox_tar(tmp_path: object) -> str:
+    from dockyard.images import build_busybox_rootfs_tar
+
+    path = os.path.join(str(tmp_path), "busybox.tar")
+    build_busybox_rootfs_tar(path)
+    return path
+
+
+def make_sandbox(daemon: Daemon, name: str) -> Sandbox:
+    """A sandbox on the daemon's state root, standing in for a container until the API
+    creates containers (same row, same namespace a container would get)."""
+    host = daemon.host
+    config = EngineConfig(root=host.root, exec_root=host.exec_root,
+                          host_resolv_conf=os.path.join(host.root, "host-resolv.conf"))
+    engine = Engine(config, SqliteStore(host.root), LinuxKernel(host.netns))
+    try:
+        return engine.create_sandbox(name)
+    finally:
+        engine.close()
