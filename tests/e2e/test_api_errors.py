@@ -23,7 +23,7 @@ CASES = [
      'field "IPAM.Config[0].Subnet" must be a string'),
     ("POST", "/networks/create", {"Name": "x", "IPAM": {"Config": [{"Subnet": "10.0.0.0/33"}]}},
      400, "10.0.0.0/33"),
-    ("POST", "/networks/create", {"Name": "bad name!"}, 400, "invalid network name"),
+    ("POST", "/networks/create", {"Name": "tab\tname"}, 400, "invalid network name"),
     ("POST", "/networks/create", {"Name": "bridge"}, 409,
      "network with name bridge already exists"),
     ("POST", "/networks/create", {"Name": "h", "Driver": "host"}, 403, "only one instance"),

@@ -45,6 +45,7 @@ from dockyard.model.ids import (
     mac_from_ipv4,
     new_id,
     validate_name,
+    validate_network_name,
 )
 from dockyard.model.network import (
     OPT_BRIDGE_NAME,
@@ -189,7 +190,7 @@ class Engine:
         ipam_options: Mapping[str, str] | None = None,
         _predefined: bool = False,
     ) -> Network:
-        validate_name("network", name)
+        validate_network_name(name)
         options = dict(options or {})
         impl = get_driver(driver)
         if not impl.user_creatable and not _predefined:

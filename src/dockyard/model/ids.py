@@ -29,6 +29,14 @@ def validate_name(kind: str, name: str) -> str:
     return name
 
 
+def validate_network_name(name: str) -> str:
+    """Docker only refuses an empty network name (docker-py tests even use "test 01");
+    control characters are refused too, since they would corrupt tables and logs."""
+    if not name or any(ord(c) < 32 or ord(c) == 127 for c in name):
+        raise InvalidParameter(f'invalid network name "{name}": it must be non-empty text')
+    return name
+
+
 def validate_ifname(field: str, name: str) -> str:
     raw = name.encode()
     if not raw or len(raw) > IFNAMSIZ or "/" in name or any(c.isspace() for c in name):

@@ -158,7 +158,9 @@ def test_ipv6_network(engine: Engine) -> None:
 @pytest.mark.parametrize(
     "call, kind",
     [
-        (lambda e: e.create_network("bad name!"), InvalidParameter),
+        (lambda e: e.create_network(""), InvalidParameter),
+        (lambda e: e.create_network("tab\tname"), InvalidParameter),
+        (lambda e: e.create_sandbox("bad name!"), InvalidParameter),
         (lambda e: e.create_network("bridge"), Conflict),
         (lambda e: e.create_network("x", pools=[PoolRequest("10.0.0.0/33")]), InvalidParameter),
         (lambda e: e.create_network("x", pools=[PoolRequest("172.17.5.0/24")]), Forbidden),

@@ -103,3 +103,9 @@ def test_firewall_is_only_reapplied_when_it_changes(tmp_path: Path) -> None:
     engine.create_sandbox("b", ports=parse_publish("8080:80"))
     engine.connect("n", "b")
     assert any(isinstance(s, plan.ApplyFirewall) for s in kernel.applied)
+
+
+def test_network_names_may_have_spaces_as_in_docker(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, FakeKernel())
+    net = engine.create_network("test 01")
+    assert engine.network("test 01").id == net.id
