@@ -7,13 +7,18 @@ Inside a throw-away "host" network namespace, with the busybox image, on a user 
   - memory per idle container: the whole system's MemAvailable drop and the manager
     process's RSS growth, divided by N, with N ``sleep`` containers running.
 Usage (root): .venv/bin/python bench/container_bench.py [--rounds 30] [--count 200]
+    [--runtime dyrun|runc] [--profile]
+``--profile`` prints where a start's time goes (cProfile of the create+start rounds, by
+cumulative time, the top entries).
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import cProfile
 import os
+import pstats
 import shutil
 import statistics
 import tempfile
@@ -28,6 +33,7 @@ from dockyard.images.store import ImageStore
 from dockyard.kernel.linux import LinuxKernel
 from dockyard.kernel.ns import create_netns, delete_netns
 from dockyard.runtime import ContainerManager, ContainerSpec
+from dockyard.runtime.manager import RUNTIMES
 from dockyard.store import SqliteStore
 
 SLEEP = ("sleep", "3600")
@@ -81,6 +87,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
     parser.add_argument("--count", type=int, default=200)
+    parser.add_argument("--runtime", choices=RUNTIMES, default=None,
+                        help="container runtime (default: the manager's default)")
+    parser.add_argument("--profile", action="store_true",
+                        help="profile the create+start rounds and print the top entries")
     args = parser.parse_args()
     with throwaway_host() as (base, netns):
         config = EngineConfig(root=os.path.join(base, "state"),
@@ -89,15 +99,22 @@ def main() -> None:
         engine = Engine(config, SqliteStore(config.root), LinuxKernel(netns)).open()
         images = ImageStore(config.root, engine.store)
         ensure_busybox_image(images)
-        manager = ContainerManager(engine, images, host_netns=netns).open()
+        manager = ContainerManager(engine, images, host_netns=netns,
+                                   runtime=args.runtime).open()
+        print(f"runtime: {manager.runtime.name}")
         try:
             engine.create_network("benchnet")
             spec = ContainerSpec("busybox", cmd=SLEEP, network_mode="benchnet")
             manager.remove(manager.run(spec).id, force=True)  # warm-up
             starts, stops = [], []
+            profiler = cProfile.Profile() if args.profile else None
             for _ in range(args.rounds):
                 t0 = time.perf_counter()
+                if profiler is not None:
+                    profiler.enable()
                 c = manager.run(spec)
+                if profiler is not None:
+                    profiler.disable()
                 starts.append((time.perf_counter() - t0) * 1000)
                 t0 = time.perf_counter()
                 manager.stop(c.id, timeout=5)
@@ -105,6 +122,8 @@ def main() -> None:
                 stops.append((time.perf_counter() - t0) * 1000)
             print(f"create+start (process running): {ms(starts)}")
             print(f"stop+remove:                    {ms(stops)}")
+            if profiler is not None:
+                pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
 
             for parallel in (1, 8):
                 mem0, rss0 = mem_available_kib(), rss_kib()

@@ -1,46 +1,72 @@
-"""Build (once) the static ``dyinit`` binary every container runs as PID 1.
+"""Build (once) the static helper binaries: ``dyinit`` (every container's PID 1) and
+``dyrun`` (the lean runtime that starts containers and execs into them).
 
-The binary is compiled from ``dyinit.c`` beside this module into ``<dest dir>`` under a
+Each binary is compiled from its C source beside this module into ``<dest dir>`` under a
 name carrying the source's hash, so an edited source gets a new binary and a binary in
-use is never overwritten. Static linking makes it run in any image, busybox included.
+use is never overwritten. Static linking makes dyinit run in any image, busybox included.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
+import shutil
 import subprocess
 import tempfile
 
 from dockyard.errors import KernelError
 
-SOURCE = os.path.join(os.path.dirname(__file__), "dyinit.c")
+_HERE = os.path.dirname(__file__)
+SOURCE = os.path.join(_HERE, "dyinit.c")
+DYRUN_SOURCE = os.path.join(_HERE, "dyrun.c")
+
+# Binaries built by this process: a manager on a fresh root (every test's) gets a hard
+# link (or copy) of one instead of a compiler run.
+_built: dict[str, str] = {}
 
 
 def ensure_init_binary(dest_dir: str, cc: str = "gcc") -> str:
     """Path of the compiled init for the current source, compiling it when missing."""
-    with open(SOURCE, "rb") as f:
+    return ensure_binary(SOURCE, "dyinit", dest_dir, cc)
+
+
+def ensure_dyrun_binary(dest_dir: str, cc: str = "gcc") -> str:
+    """Path of the compiled lean runtime for the current source."""
+    return ensure_binary(DYRUN_SOURCE, "dyrun", dest_dir, cc)
+
+
+def ensure_binary(source: str, name: str, dest_dir: str, cc: str = "gcc") -> str:
+    with open(source, "rb") as f:
         digest = hashlib.sha256(f.read()).hexdigest()[:16]
     os.makedirs(dest_dir, exist_ok=True)
-    path = os.path.join(dest_dir, f"dyinit-{digest}")
+    path = os.path.join(dest_dir, f"{name}-{digest}")
     if os.path.exists(path):
         return path
-    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=".dyinit-")
+    fd, tmp = tempfile.mkstemp(dir=dest_dir, prefix=f".{name}-")
     os.close(fd)
+    earlier = _built.get(f"{name}-{digest}")
+    if earlier is not None and os.path.exists(earlier):
+        os.unlink(tmp)
+        try:
+            os.link(earlier, tmp)
+        except OSError:
+            shutil.copy2(earlier, tmp)
+        os.replace(tmp, path)
+        return path
     try:
         result = subprocess.run(
-            [cc, "-static", "-O2", "-o", tmp, SOURCE],
+            [cc, "-static", "-O2", "-o", tmp, source],
             capture_output=True, text=True, timeout=120,
         )
         if result.returncode != 0:
-            raise KernelError(f"building the container init with {cc} failed: "
-                              f"{result.stderr.strip()}")
+            raise KernelError(f"building {name} with {cc} failed: {result.stderr.strip()}")
         os.chmod(tmp, 0o755)
         os.replace(tmp, path)  # atomic: concurrent builders end with one complete file
     except FileNotFoundError as exc:
-        raise KernelError(f"building the container init needs a C compiler ({cc}): {exc}") \
-            from exc
+        raise KernelError(f"building {name} needs a C compiler ({cc}): {exc}") from exc
     finally:
-        if os.path.exists(tmp):
+        with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
+    _built[f"{name}-{digest}"] = path
     return path

@@ -1,6 +1,7 @@
 """The OCI runtime (runc) driven by bundle: run detached, exec, delete, state.
 
-Only this module runs ``runc``. ``run`` starts runc with ``posix_spawn`` so that the
+Only this module runs ``runc`` (``kernel/lean.py`` is the lean alternative, ``dyrun``).
+``run`` starts runc with ``posix_spawn`` so that the
 descriptors the container's init expects land exactly on fds 3, 4 and 5 (runc's
 ``--preserve-fds`` passes fds 3.. through by number), and waits for runc only: the
 container's init, orphaned when runc exits, is then a child of the manager (a
@@ -30,6 +31,8 @@ class ExecResult:
 
 
 class Runc:
+    name = "runc"
+
     def __init__(self, root: str, binary: str = RUNC) -> None:
         self.root = root
         self.binary = binary
@@ -37,6 +40,13 @@ class Runc:
 
     def _argv(self, *args: str) -> list[str]:
         return [self.binary, "--root", self.root, *args]
+
+    def start(self, container_id: str, bundle: str, spec: Mapping[str, Any],
+              extra_fds: Sequence[int]) -> int:
+        """Write ``config.json`` into the bundle and run the container detached."""
+        with open(os.path.join(bundle, "config.json"), "w") as f:
+            json.dump(spec, f)
+        return self.run_detached(container_id, bundle, extra_fds)
 
     def run_detached(
         self, container_id: str, bundle: str, extra_fds: Sequence[int], timeout: float = 30
@@ -47,23 +57,14 @@ class Runc:
         err_path = os.path.join(bundle, "runc.err")
         err_fd = os.open(err_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
         null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
-        # Move the sources above the target range first, so no dup2 clobbers a source.
-        high = [os.dup(fd) for fd in extra_fds]
-        high = [_above(fd, 3 + len(extra_fds)) for fd in high]
         try:
-            actions: list[tuple[int, int, int]] = [
-                (os.POSIX_SPAWN_DUP2, null_fd, 0),
-                (os.POSIX_SPAWN_DUP2, null_fd, 1),
-                (os.POSIX_SPAWN_DUP2, err_fd, 2),
-            ]
-            actions += [(os.POSIX_SPAWN_DUP2, fd, 3 + i) for i, fd in enumerate(high)]
             argv = self._argv("run", "--detach", "--no-new-keyring", "--bundle", bundle,
                               "--pid-file", pid_file, "--preserve-fds", str(len(extra_fds)),
                               container_id)
-            pid = os.posix_spawn(self.binary, argv, _env(), file_actions=actions)
+            pid = spawn_with_fds(self.binary, argv, (null_fd, null_fd, err_fd, *extra_fds))
         finally:
-            for fd in (*high, err_fd, null_fd):
-                os.close(fd)
+            os.close(err_fd)
+            os.close(null_fd)
         _, status = os.waitpid(pid, 0)
         code = os.waitstatus_to_exitcode(status)
         if code != 0:
@@ -88,14 +89,21 @@ class Runc:
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
     def exec_process(
-        self, container_id: str, process: Mapping[str, Any], *, timeout: float | None = None
+        self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+        timeout: float | None = None,
     ) -> ExecResult:
-        """``runc exec --process``: an exec described by an OCI process document."""
+        """``runc exec --process``: an exec described by an OCI process document; the
+        exit code is Docker's (127/126 when runc could not start the command)."""
         result = subprocess.run(
             self._argv("exec", "--process", "/dev/stdin", container_id),
             input=json.dumps(process).encode(), capture_output=True, timeout=timeout,
         )
-        return ExecResult(result.returncode, result.stdout, result.stderr)
+        done = ExecResult(result.returncode, result.stdout, result.stderr)
+        failure = exec_failure(done)
+        if failure is not None:
+            code, message = failure
+            return ExecResult(code, done.stdout, message.encode() + b"\n")
+        return done
 
     def delete(self, container_id: str, *, force: bool = False) -> None:
         """Remove runc's state and cgroups for the container; gone already is success."""
@@ -112,6 +120,19 @@ class Runc:
         with contextlib.suppress(FileNotFoundError):
             return sorted(os.listdir(self.root))
         return []
+
+
+def spawn_with_fds(binary: str, argv: Sequence[str], fds: Sequence[int]) -> int:
+    """``posix_spawn`` with ``fds[i]`` as the child's fd ``i`` (every other descriptor is
+    close-on-exec); returns the child's pid."""
+    # Move the sources above the target range first, so no dup2 clobbers a source.
+    high = [_above(os.dup(fd), len(fds)) for fd in fds]
+    try:
+        actions = [(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(high)]
+        return os.posix_spawn(binary, list(argv), _env(), file_actions=actions)
+    finally:
+        for fd in high:
+            os.close(fd)
 
 
 def _above(fd: int, minimum: int) -> int:

@@ -1,4 +1,5 @@
-"""Containers: create/start/stop/… over runc, with volumes, logs, exec and supervision.
+"""Containers: create/start/stop/… over dyrun (our lean runtime) or runc, with volumes,
+logs, exec and supervision.
 
 :class:`ContainerManager` is the façade; see its module for threading and supervision.
 """

@@ -89,6 +89,7 @@ class RunState:
     manually_stopped: bool = False
     backoff: float = 0.0
     started_mono: float = 0.0  # CLOCK_BOOTTIME seconds at start, for the back-off reset
+    runtime: str = ""  # what started it last ("runc", "dyrun"); "" in older documents: runc
 
     @property
     def running(self) -> bool:
@@ -128,9 +129,14 @@ class Container:
         return replace(self, state=replace(self.state, **changes))
 
     def to_doc(self) -> dict[str, Any]:
-        doc = dataclasses.asdict(self)
+        # By hand rather than dataclasses.asdict, whose deep copy cost ~0.7 ms a save
+        # (five saves a start); every leaf here is immutable, so nothing is shared.
+        doc = _fields(self)
         doc["labels"] = dict(self.labels)
-        doc["spec"]["labels"] = dict(self.spec.labels)
+        doc["spec"] = {**_fields(self.spec), "labels": dict(self.spec.labels)}
+        doc["mounts"] = [_fields(m) for m in self.mounts]
+        doc["networks"] = [_fields(a) for a in self.networks]
+        doc["state"] = _fields(self.state)
         return doc
 
     @classmethod
@@ -156,3 +162,8 @@ class Container:
                 Attachment(**{**a, "aliases": tuple(a["aliases"])}) for a in doc["networks"]),
             state=RunState(**doc["state"]),
         )
+
+
+def _fields(obj: Any) -> dict[str, Any]:
+    """A dataclass's fields as a dict, one level deep."""
+    return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}

@@ -6,6 +6,11 @@ stop and exit in parallel (the engine serialises its own network changes). Waiti
 (``stop``, ``wait``) happens on a condition variable signalled whenever a container's
 state is saved, never while holding a container's lock.
 
+Runtimes: a container is started by ``dyrun`` (the lean runtime, ``kernel/lean.py`` and
+``kernel/dyrun.c``) or by runc (``kernel/oci.py``), both from the same OCI document; the
+one that started it is recorded (``State.runtime``) and used for its exec and cleanup, so
+a manager switched to the other runtime still handles containers started before.
+
 Supervision: :meth:`open` makes this process a child subreaper, adopts running containers
 and starts the :class:`Supervisor` thread; :meth:`close` stops the thread and leaves the
 containers running. Each container's PID 1 is ``dyinit`` (``kernel/dyinit.c``): it logs the
@@ -14,7 +19,7 @@ the container, so an exit that happens while no manager runs is recorded by the 
 (:meth:`reconcile`), which then applies the restart policy.
 
 A failed start (port taken, command not found, …) undoes everything it did (sandbox,
-veths, addresses, mounts, runc state) and leaves the container as Docker does: still
+veths, addresses, mounts, runtime state) and leaves the container as Docker does: still
 ``created`` (or ``exited`` if it ran before), with ``State.Error`` and the exit code
 (127 not found, 126 not executable). :meth:`run` instead removes a container whose first
 start failed, so a refused ``docker run`` leaves nothing at all.
@@ -25,7 +30,6 @@ from __future__ import annotations
 import builtins
 import contextlib
 import functools
-import json
 import os
 import secrets
 import shutil
@@ -39,12 +43,20 @@ from ipaddress import ip_address
 from typing import Any
 
 from dockyard.engine import Engine
-from dockyard.errors import Conflict, DockyardError, Forbidden, InvalidParameter, NotFound
+from dockyard.errors import (
+    Conflict,
+    DockyardError,
+    Forbidden,
+    InvalidParameter,
+    KernelError,
+    NotFound,
+)
 from dockyard.images.store import ImageStore
 from dockyard.kernel import process
-from dockyard.kernel.initbin import ensure_init_binary
+from dockyard.kernel.initbin import ensure_dyrun_binary, ensure_init_binary
+from dockyard.kernel.lean import ContainerRuntime, Dyrun, pid_namespace_members
 from dockyard.kernel.mounts import mount_overlay, unmount
-from dockyard.kernel.oci import RUNC, ExecResult, Runc, exec_failure
+from dockyard.kernel.oci import RUNC, ExecResult, Runc
 from dockyard.model.ids import new_id
 from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
 from dockyard.portmap import PortSpec, parse_expose, parse_publish
@@ -80,7 +92,14 @@ from dockyard.runtime.volumes import VolumeStore
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
+RUNTIMES = ("dyrun", "runc")
+# dyrun, the lean runtime (kernel/dyrun.c): bench/container_bench.py measured create+start
+# 26 ms (runc 59 ms), its own part ~1.5 ms (runc 25-50 ms), with every behaviour test in
+# tests/integration/runtime passing under both. DOCKYARD_RUNTIME=runc or runtime="runc"
+# goes back.
+DEFAULT_RUNTIME = "dyrun"
 START_REPORT_TIMEOUT = 10.0
+NAME_KIND = "container-name"  # name -> container id, kept with every create/rename/remove
 
 
 class StartError(InvalidParameter):
@@ -102,9 +121,16 @@ class ContainerManager:
         runc_binary: str = RUNC,
         init_binary: str | None = None,
         host_netns: str | None = None,
+        runtime: str | None = None,
+        dyrun_binary: str | None = None,
+        dyrun_devices: str = "nodev",
     ) -> None:
         """``host_netns``: the namespace ``--network host`` means (default: this
-        process's own; tests pass their throw-away host's)."""
+        process's own; tests pass their throw-away host's). ``runtime``: what starts new
+        containers, "dyrun" (the lean one) or "runc" (default: ``$DOCKYARD_RUNTIME``, else
+        :data:`DEFAULT_RUNTIME`); running containers keep the one that started them.
+        ``dyrun_devices``: how dyrun keeps containers off the host's devices, "nodev" or
+        "cgroup" (see ``kernel/lean.py``)."""
         self.host_netns = host_netns
         self.engine = engine
         self.images = images
@@ -118,10 +144,19 @@ class ContainerManager:
         os.makedirs(self._run_dir, mode=0o700, exist_ok=True)
         self.runc = Runc(os.path.join(exec_root, "runc"), runc_binary)
         self.init_binary = init_binary or ensure_init_binary(os.path.join(root, "bin"))
+        self.dyrun = Dyrun(dyrun_binary or ensure_dyrun_binary(os.path.join(root, "bin")),
+                           os.path.join(exec_root, "dyrun"), devices=dyrun_devices)
+        self._runtimes: dict[str, ContainerRuntime] = {"runc": self.runc, "dyrun": self.dyrun}
+        name = runtime or os.environ.get("DOCKYARD_RUNTIME") or DEFAULT_RUNTIME
+        if name not in self._runtimes:
+            raise InvalidParameter(f'invalid runtime "{name}": expected one of '
+                                   f"{', '.join(RUNTIMES)}")
+        self.runtime: ContainerRuntime = self._runtimes[name]
         self._rows = threading.RLock()  # names and rows: short critical sections only
         self._locks: dict[str, threading.RLock] = {}
         self._changed = threading.Condition()
         self.supervisor = Supervisor(self._on_exit)
+        self._index_names()
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -138,6 +173,29 @@ class ContainerManager:
 
     # -------------------------------------------------------------------- lookup
 
+    def _name_owner(self, name: str) -> str | None:
+        """The id of the container named ``name``, from the name index (one row read, not
+        a parse of every container: creates and lookups stay flat as containers pile up).
+        An index row is trusted only if the container it names still carries the name."""
+        row = self.store.get(NAME_KIND, name)
+        if row is None:
+            return None
+        doc = self.store.get(CONTAINER_KIND, row["id"])
+        return row["id"] if doc is not None and doc["name"] == name else None
+
+    def _index_names(self) -> None:
+        """Rebuild the name index from the containers (stores written before it existed)."""
+        names = {c.name: c.id for c in self.containers()}
+        rows = {str(doc["name"]): str(doc["id"]) for doc in self.store.list(NAME_KIND)}
+        if rows == names:
+            return
+        with self.store.transaction() as txn:
+            for name in rows.keys() - names.keys():
+                txn.delete(NAME_KIND, name)
+            for name, container_id in names.items():
+                if rows.get(name) != container_id:
+                    txn.put(NAME_KIND, name, {"name": name, "id": container_id})
+
     def containers(self) -> list[Container]:
         docs = self.store.list(CONTAINER_KIND)
         return sorted((Container.from_doc(d) for d in docs), key=lambda c: c.created)
@@ -147,11 +205,10 @@ class ContainerManager:
         doc = self.store.get(CONTAINER_KIND, ref)
         if doc is not None:
             return Container.from_doc(doc)
-        name = ref.removeprefix("/")
+        owner = self._name_owner(ref.removeprefix("/"))
+        if owner is not None and (doc := self.store.get(CONTAINER_KIND, owner)) is not None:
+            return Container.from_doc(doc)
         every = self.containers()
-        for c in every:
-            if c.name == name:
-                return c
         matches = [c for c in every if ref and c.id.startswith(ref)]
         if len(matches) == 1:
             return matches[0]
@@ -191,6 +248,10 @@ class ContainerManager:
 
     def _bundle(self, container_id: str) -> str:
         return os.path.join(self._run_dir, container_id)
+
+    def _runtime_of(self, c: Container) -> ContainerRuntime:
+        """The runtime that started ``c`` (older documents name none: runc)."""
+        return self._runtimes.get(c.state.runtime or "runc", self.runc)
 
     # -------------------------------------------------------------------- create
 
@@ -266,12 +327,12 @@ class ContainerManager:
             with self._rows:
                 if not name:
                     name = self._random_name()
-                for other in self.containers():
-                    if other.name == name:
-                        raise Conflict(
-                            f'Conflict. The container name "/{name}" is already in use by '
-                            f'container "{other.id}". You have to remove (or rename) that '
-                            "container to be able to reuse that name.")
+                other_id = self._name_owner(name)
+                if other_id is not None:
+                    raise Conflict(
+                        f'Conflict. The container name "/{name}" is already in use by '
+                        f'container "{other_id}". You have to remove (or rename) that '
+                        "container to be able to reuse that name.")
                 c = Container(
                     id=container_id, name=name, created=_now(), image_id=image.id,
                     image_ref=spec.image, path=argv[0], args=tuple(argv[1:]), env=env,
@@ -287,6 +348,8 @@ class ContainerManager:
                 directory = self.container_dir(container_id)
                 for sub in ("upper", "work", "rootfs"):
                     os.makedirs(os.path.join(directory, sub), mode=0o755)
+                with self.store.transaction() as txn:
+                    txn.put(NAME_KIND, name, {"name": name, "id": container_id})
                 self._save(c)
         except BaseException:
             shutil.rmtree(self.container_dir(container_id), ignore_errors=True)
@@ -353,10 +416,14 @@ class ContainerManager:
         return mounts
 
     def _random_name(self) -> str:
-        taken = {c.name for c in self.containers()}
-        while True:
+        for _ in range(64):
             name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
-            if name not in taken:
+            if self._name_owner(name) is None:
+                return name
+        # 256 names and most taken: a numbered one, as Docker does after its retries
+        while True:
+            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}{secrets.randbelow(10)}"
+            if self._name_owner(name) is None:
                 return name
 
     # --------------------------------------------------------------------- start
@@ -382,7 +449,7 @@ class ContainerManager:
 
     def _start(self, c: Container) -> Container:
         previous = c.state.status
-        c = self._save(c.with_state(status=STARTING))
+        c = self._save(c.with_state(status=STARTING, runtime=self.runtime.name))
         undo: list[Callable[[], object]] = []
         try:
             sandbox = self._setup_network(c, undo)
@@ -420,14 +487,13 @@ class ContainerManager:
                               for m in c.mounts if m.type == "tmpfs"]
             if c.domainname:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
-            with open(os.path.join(bundle, "config.json"), "w") as f:
-                json.dump(oci, f)
-            pid = self._launch(c, bundle, undo)
+            held: list[int] = []
+            pid = self._launch(c, bundle, oci, undo, held)
             started = process.start_time(pid)
-            pidfd = process.open_pidfd(pid, started)
             c = self._save(c.with_state(
                 status=RUNNING, pid=pid, pid_start=started, error="", exit_code=0,
                 started_at=_now(), finished_at=ZERO_TIME, started_mono=_boottime()))
+            pidfd = held.pop()
         except BaseException as exc:
             for step in reversed(undo):
                 with contextlib.suppress(Exception):
@@ -438,13 +504,14 @@ class ContainerManager:
                 status=CREATED if previous in (CREATED, STARTING) else EXITED, pid=0,
                 exit_code=code, error=str(exc)))
             raise
-        if pidfd is None:  # gone before we could watch it: settle it right away
-            threading.Thread(target=self._on_exit, args=(c.id, pid), daemon=True).start()
-        else:
-            self.supervisor.watch(c.id, pid, pidfd)
+        # An init that already exited is a zombie until collected: the pidfd is readable
+        # and the supervisor settles it at once.
+        self.supervisor.watch(c.id, pid, pidfd)
         return c
 
-    def _launch(self, c: Container, bundle: str, undo: list[Callable[[], object]]) -> int:
+    def _launch(self, c: Container, bundle: str, oci: dict[str, Any],
+                undo: list[Callable[[], object]], held: list[int]) -> int:
+        """Start the init; its pid, with a pidfd for it put in ``held``."""
         directory = self.container_dir(c.id)
         log_fd = os.open(os.path.join(directory, "json.log"),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
@@ -453,11 +520,22 @@ class ContainerManager:
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
         try:
             try:
-                pid = self.runc.run_detached(c.id, bundle, [log_fd, status_fd, report_w])
+                pid = self.runtime.start(c.id, bundle, oci, [log_fd, status_fd, report_w])
             finally:
                 for fd in (log_fd, status_fd, report_w):
                     os.close(fd)
-            undo.append(lambda: self.runc.delete(c.id, force=True))
+            runtime = self.runtime
+            undo.append(lambda: runtime.delete(c.id, force=True))
+            # Our unreaped child, so the pid cannot be reused: this pidfd is the init for
+            # sure. The supervisor takes it over (``held``) once the start has succeeded.
+            held.append(os.pidfd_open(pid))
+
+            def kill_init() -> None:
+                if held:
+                    fd = held.pop()
+                    _kill_and_reap(pid, fd)
+                    process.close_quietly(fd)
+            undo.append(kill_init)
             report = _read_report(report_r, START_REPORT_TIMEOUT)
         finally:
             os.close(report_r)
@@ -469,6 +547,10 @@ class ContainerManager:
                 os.waitpid(pid, 0)  # the init exits right after reporting
             raise StartError(f"failed to create task for container: {message.strip()}",
                              int(code))
+        if report.startswith("fail "):  # dyrun could not build the container
+            with contextlib.suppress(ChildProcessError):
+                os.waitpid(pid, 0)
+            raise KernelError(f"dyrun: container {c.id[:12]}: {report[5:]}")
         raise DockyardError(f"container {c.id[:12]}: init reported nothing ({report!r})")
 
     def _setup_network(self, c: Container, undo: list[Callable[[], object]]) -> Sandbox:
@@ -603,7 +685,7 @@ class ContainerManager:
     def _teardown(self, c: Container) -> Container:
         """Undo a start: runc state, root mount, bundle, sandbox (addresses remembered)."""
         with contextlib.suppress(DockyardError):
-            self.runc.delete(c.id, force=True)
+            self._runtime_of(c).delete(c.id, force=True)
         with contextlib.suppress(DockyardError):
             unmount(os.path.join(self.container_dir(c.id), "rootfs"))
         shutil.rmtree(self._bundle(c.id), ignore_errors=True)
@@ -730,8 +812,11 @@ class ContainerManager:
                 raise Conflict(f"container {c.name} is used by {', '.join(sharers)} "
                                "(network mode container:): remove those first")
             self._teardown(c)
+            owns_name = self._name_owner(c.name) == c.id
             with self.store.transaction() as txn:
                 txn.delete(CONTAINER_KIND, c.id)
+                if owns_name:
+                    txn.delete(NAME_KIND, c.name)
             shutil.rmtree(self.container_dir(c.id), ignore_errors=True)
             if volumes:
                 for m in c.mounts:
@@ -747,13 +832,18 @@ class ContainerManager:
         name = validate_container_name(new_name)
         c = self.get(ref)
         with self._rows:
-            for other in self.containers():
-                if other.name == name and other.id != c.id:
-                    raise Conflict(f'Conflict. The container name "/{name}" is already in use '
-                                   f'by container "{other.id}". You have to remove (or rename) '
-                                   "that container to be able to reuse that name.")
+            other_id = self._name_owner(name)
+            if other_id is not None and other_id != c.id:
+                raise Conflict(f'Conflict. The container name "/{name}" is already in use '
+                               f'by container "{other_id}". You have to remove (or rename) '
+                               "that container to be able to reuse that name.")
             with self._lock(c.id):
                 latest = self._reload(c.id) or c
+                owns_old = self._name_owner(latest.name) == c.id
+                with self.store.transaction() as txn:
+                    if owns_old:
+                        txn.delete(NAME_KIND, latest.name)
+                    txn.put(NAME_KIND, name, {"name": name, "id": c.id})
                 return self._save(replace(latest, name=name))
 
     def volume_user(self, volume: str) -> str | None:
@@ -863,12 +953,8 @@ class ContainerManager:
         proc = ProcessSpec(args=tuple(cmd), env=full_env, cwd=workdir or c.workdir or "/",
                            uid=resolved.uid, gid=resolved.gid,
                            additional_gids=resolved.additional_gids).to_oci()
-        result = self.runc.exec_process(c.id, proc, timeout=timeout)
-        failure = exec_failure(result)
-        if failure is not None:
-            code, message = failure
-            return ExecResult(code, result.stdout, message.encode() + b"\n")
-        return result
+        return self._runtime_of(c).exec_process(c.id, proc, pid=c.state.pid,
+                                                timeout=timeout)
 
     def top(self, ref: str) -> builtins.list[tuple[int, str]]:
         """(host pid, command line) of every process in the container."""
@@ -876,11 +962,16 @@ class ContainerManager:
         if c.state.status != RUNNING:
             raise Conflict(f"container {c.id} is not running")
         pids: builtins.list[int] = []
-        for base in ("/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"):
+        bases = ["/sys/fs/cgroup/pids", "/sys/fs/cgroup/unified", "/sys/fs/cgroup"]
+        if c.state.runtime == "dyrun":  # only the devices controller (kernel/lean.py)
+            bases = [self.dyrun.cgroup_root] if self.dyrun.cgroup_root else []
+        for base in bases:
             path = os.path.join(base, f"dockyard-{c.id}", "cgroup.procs")
             with contextlib.suppress(OSError), open(path) as f:
                 pids = [int(line) for line in f if line.strip()]
                 break
+        if not pids:  # no cgroup to ask: every process in the init's PID namespace
+            pids = pid_namespace_members(c.state.pid)
         out = []
         for pid in sorted(pids):
             with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -918,15 +1009,18 @@ class ContainerManager:
             elif status == RESTARTING:
                 self.supervisor.call_later(0, functools.partial(self._restart_due, c.id))
                 log.append(f"{c.name}: pending restart resumed")
-            elif self.engine.state().sandbox_by_id(c.id) is not None or self.runc.exists(c.id):
+            elif (self.engine.state().sandbox_by_id(c.id) is not None
+                  or any(r.exists(c.id) for r in self._runtimes.values())):
                 with self._lock(c.id):
                     self._save(self._teardown(c))
                 log.append(f"{c.name}: leftovers of a stopped container removed")
-        for container_id in self.runc.list_ids():
-            if container_id not in known:
-                with contextlib.suppress(DockyardError):
-                    self.runc.delete(container_id, force=True)
-                log.append(f"runc state {container_id[:12]} without a container removed")
+        for runtime in self._runtimes.values():
+            for container_id in runtime.list_ids():
+                if container_id not in known:
+                    with contextlib.suppress(DockyardError):
+                        runtime.delete(container_id, force=True)
+                    log.append(f"{runtime.name} state {container_id[:12]} without a "
+                               "container removed")
         for container_id in os.listdir(self._dir):
             if container_id not in known:
                 with contextlib.suppress(DockyardError):
@@ -1002,6 +1096,14 @@ def _is_ip(value: str) -> bool:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _kill_and_reap(pid: int, pidfd: int) -> None:
+    """Undo of a launch: the init, unless already collected, is ours to kill and collect
+    (through its pidfd, so a reused pid is never signalled or waited for)."""
+    if process.send_signal(pidfd, signal.SIGKILL):
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)
 
 
 def _boottime() -> float:

@@ -10,9 +10,12 @@ from dockyard.engine import Engine
 from dockyard.errors import DockyardError
 from dockyard.images.busybox import ensure_busybox_image
 from dockyard.images.store import ImageStore
-from dockyard.kernel.initbin import ensure_init_binary
+from dockyard.kernel.initbin import ensure_dyrun_binary, ensure_init_binary
 from dockyard.runtime import ContainerManager
 from tests.integration.hosts import TEST_RUN_ROOT, Host
+
+# Every behaviour test runs under both runtimes: the lean one (dyrun) and runc.
+RUNTIMES = ("dyrun", "runc")
 
 
 @pytest.fixture(scope="session")
@@ -20,11 +23,22 @@ def init_binary() -> str:
     return ensure_init_binary(os.path.join(TEST_RUN_ROOT, "bin"))
 
 
-def make_manager(engine: Engine, host: Host, init_binary: str) -> ContainerManager:
+@pytest.fixture(scope="session")
+def dyrun_binary() -> str:
+    return ensure_dyrun_binary(os.path.join(TEST_RUN_ROOT, "bin"))
+
+
+@pytest.fixture(params=RUNTIMES)
+def runtime(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def make_manager(engine: Engine, host: Host, init_binary: str, runtime: str = "dyrun",
+                 dyrun_binary: str | None = None) -> ContainerManager:
     images = ImageStore(host.root, engine.store)
     ensure_busybox_image(images)
-    return ContainerManager(engine, images, init_binary=init_binary,
-                            host_netns=host.netns).open()
+    return ContainerManager(engine, images, init_binary=init_binary, host_netns=host.netns,
+                            runtime=runtime, dyrun_binary=dyrun_binary).open()
 
 
 def remove_all(manager: ContainerManager) -> None:
@@ -34,8 +48,9 @@ def remove_all(manager: ContainerManager) -> None:
 
 
 @pytest.fixture
-def manager(engine: Engine, host: Host, init_binary: str) -> Iterator[ContainerManager]:
-    mgr = make_manager(engine, host, init_binary)
+def manager(engine: Engine, host: Host, init_binary: str, dyrun_binary: str, runtime: str
+            ) -> Iterator[ContainerManager]:
+    mgr = make_manager(engine, host, init_binary, runtime, dyrun_binary)
     try:
         yield mgr
     finally:

@@ -157,3 +157,22 @@ def test_auto_remove(manager: ContainerManager) -> None:
     manager.wait(c.id, condition="removed", timeout=10)
     with pytest.raises(NotFound):
         manager.get(c.id)
+
+
+def test_names_freed_by_rename_and_remove_and_index_rebuilt(
+        manager: ContainerManager) -> None:
+    a = manager.create(ContainerSpec("busybox", name="first", cmd=("true",)))
+    manager.rename("first", "second")
+    b = manager.create(ContainerSpec("busybox", name="first", cmd=("true",)))
+    assert manager.get("first").id == b.id and manager.get("/second").id == a.id
+    manager.remove("first")
+    assert manager.create(ContainerSpec("busybox", name="first", cmd=("true",))).id != b.id
+    # a store written before the name index existed: the next manager rebuilds it
+    with manager.store.transaction() as txn:
+        for doc in txn.list("container-name"):
+            txn.delete("container-name", doc["name"])
+    again = ContainerManager(manager.engine, manager.images, init_binary=manager.init_binary,
+                             dyrun_binary=manager.dyrun.binary)
+    with pytest.raises(Conflict):
+        again.create(ContainerSpec("busybox", name="second", cmd=("true",)))
+    assert again.get("second").id == a.id

@@ -23,10 +23,25 @@ def residue(host: Host, manager: ContainerManager) -> dict[str, object]:
         state["mounts"] = sorted(line.split()[4] for line in f if host.root in line)
     state["container_dirs"] = sorted(os.listdir(manager.container_dir("x")[:-2]))
     state["runc"] = manager.runc.list_ids()
+    state["dyrun"] = manager.dyrun.list_ids()
     state["volumes"] = sorted(os.listdir(manager.volumes.root))
-    state["cgroups"] = sorted(d for d in os.listdir("/sys/fs/cgroup/pids")
-                              if d.startswith("dockyard-"))
+    state["cgroups"] = empty_cgroups()
     return state
+
+
+def empty_cgroups() -> list[str]:
+    """Container cgroups with no process in them: what a failed start could leak (other
+    tests' running containers, on this machine at the same time, are left out)."""
+    found = []
+    for controller in ("pids", "devices"):
+        base = f"/sys/fs/cgroup/{controller}"
+        for name in os.listdir(base):
+            path = os.path.join(base, name, "cgroup.procs")
+            if name.startswith("dockyard-") and os.path.exists(path):
+                with open(path) as f:
+                    if not f.read().strip():
+                        found.append(f"{controller}/{name}")
+    return sorted(found)
 
 
 def refused(host: Host, manager: ContainerManager, kind: type[DockyardError],

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.root
 
 
 def test_exit_while_down_is_recorded_and_running_containers_adopted(
-        engine: Engine, host: Host, init_binary: str) -> None:
-    first = make_manager(engine, host, init_binary)
+        engine: Engine, host: Host, init_binary: str, dyrun_binary: str, runtime: str
+) -> None:
+    first = make_manager(engine, host, init_binary, runtime, dyrun_binary)
     second = None
     try:
         sleeper = first.run(ContainerSpec("busybox", name="sleeper", cmd=("sleep", "60")))
@@ -29,7 +30,7 @@ def test_exit_while_down_is_recorded_and_running_containers_adopted(
         status = os.path.join(first.container_dir(quitter.id), "exit-status")
         wait_for(lambda: os.path.getsize(status) > 0, what="exit while unsupervised")
 
-        second = make_manager(engine, host, init_binary)
+        second = make_manager(engine, host, init_binary, runtime, dyrun_binary)
         assert second.inspect("sleeper")["State"]["Running"]
         assert second.inspect("sleeper")["State"]["Pid"] == sleeper.state.pid
         # The exit (code 5) was recorded and on-failure:1 applied: one restart.

@@ -1,0 +1,546 @@
+/*
+ * dyrun: Dockyard's lean container runtime (the alternative to runc).
+ *
+ * Why it exists: runc costs 25-50 ms per start (a Go binary that re-executes itself,
+ * writes state, sets up every cgroup controller). The manager already did the work that
+ * needs decisions (the overlay root, the sandbox's netns, the files to bind); what is left
+ * is a fixed list of system calls, which this program makes in well under a millisecond.
+ *
+ *   dyrun run  [directives] -- ARGV...   start a container; ARGV[0] is the init to exec
+ *   dyrun exec [directives] -- ARGV...   run ARGV in the namespaces of --pid's container
+ *
+ * Directives (each a flag followed by a fixed number of arguments; the manager builds
+ * them from the same OCI document runc gets, see kernel/lean.py):
+ *   --root PATH                 the container's root (already mounted by the manager)
+ *   --netns PATH                join this network namespace (absent: stay in ours)
+ *   --hostname NAME, --domainname NAME
+ *   --mount TYPE SRC DEST FLAGS DATA   in order; FLAGS is the decimal MS_* mask
+ *   --mask PATH, --readonly PATH        Docker's masked and read-only paths
+ *   --user UID GID GROUPS       GROUPS: comma-separated additional gids ("" for none)
+ *   --cwd PATH, --env K=V, --caps HEXMASK (the bounding set kept)
+ *   --cgroup DIR                a cgroup v1 devices directory to create and enter,
+ *                               allowing only the usual devices (as runc does)
+ *   --nodev 1                   the other way to allow only the usual devices: every
+ *                               mount of the container is nodev (the root included) and
+ *                               the usual nodes are the host's, bind-mounted. A node made
+ *                               with CAP_MKNOD can then be made but not opened (EACCES),
+ *                               without the ~13 ms a cgroup v1 attach costs (it waits for
+ *                               an RCU grace period).
+ *   --pid PID                   (exec) the container's init, whose namespaces to join
+ *
+ * run: the process joins the netns, unshares mount/UTS/IPC/PID namespaces and forks;
+ * the child (PID 1 of the new PID namespace) builds the mounts, pivots into the root,
+ * drops capabilities and privileges and execs the init with fds 3, 4, 5 untouched. The
+ * parent prints "pid <host pid>" on stdout and exits, so the child is re-parented to the
+ * manager (a child subreaper), exactly as a runc-started init is. Failures in the child
+ * are reported on fd 5 as "fail <message>" (the init reports on the same fd).
+ *
+ * exec: joins the init's namespaces (and cgroup), forks, and in the child sets the user,
+ * working directory and environment and execs the command found on the container's PATH;
+ * exits with the command's status, or 127/126 (with Docker's message on stderr) when it
+ * cannot be found or executed, or 125 for any other failure.
+ */
+#define _GNU_SOURCE
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/capability.h>
+#include <linux/openat2.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#define REPORT_FD 5
+#define MAX_ITEMS 256
+
+struct mnt {
+    const char *type, *src, *dest, *data;
+    unsigned long flags;
+};
+
+struct config {
+    const char *root, *netns, *hostname, *domainname, *cwd, *cgroup, *groups;
+    struct mnt mounts[MAX_ITEMS];
+    int n_mounts;
+    const char *masked[MAX_ITEMS], *readonly[MAX_ITEMS];
+    int n_masked, n_readonly;
+    const char *env[MAX_ITEMS * 4];
+    int n_env;
+    uid_t uid;
+    gid_t gid;
+    uint64_t caps;
+    int have_caps;
+    int nodev;
+    pid_t pid;
+    char **argv;
+};
+
+static int in_child = 0; /* failures: child reports on fd 5, parent prints to stderr */
+
+static void die(const char *fmt, ...) {
+    char msg[1024];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    if (in_child)
+        dprintf(REPORT_FD, "fail %s\n", msg);
+    else
+        dprintf(2, "dyrun: %s\n", msg);
+    _exit(125);
+}
+
+static void parse(int argc, char **argv, struct config *c) {
+    memset(c, 0, sizeof *c);
+    c->groups = "";
+    int i = 2;
+#define NEED(n) \
+    if (i + (n) >= argc) die("%s: missing argument", argv[i])
+    while (i < argc) {
+        const char *f = argv[i];
+        if (!strcmp(f, "--")) {
+            c->argv = argv + i + 1;
+            break;
+        }
+        NEED(1);
+        if (!strcmp(f, "--root")) c->root = argv[++i];
+        else if (!strcmp(f, "--netns")) c->netns = argv[++i];
+        else if (!strcmp(f, "--hostname")) c->hostname = argv[++i];
+        else if (!strcmp(f, "--domainname")) c->domainname = argv[++i];
+        else if (!strcmp(f, "--cwd")) c->cwd = argv[++i];
+        else if (!strcmp(f, "--cgroup")) c->cgroup = argv[++i];
+        else if (!strcmp(f, "--pid")) c->pid = (pid_t)atoi(argv[++i]);
+        else if (!strcmp(f, "--nodev")) c->nodev = atoi(argv[++i]);
+        else if (!strcmp(f, "--caps")) {
+            c->caps = strtoull(argv[++i], NULL, 16);
+            c->have_caps = 1;
+        } else if (!strcmp(f, "--env")) {
+            if (c->n_env >= MAX_ITEMS * 4 - 1) die("too many --env");
+            c->env[c->n_env++] = argv[++i];
+        } else if (!strcmp(f, "--mask")) {
+            if (c->n_masked >= MAX_ITEMS) die("too many --mask");
+            c->masked[c->n_masked++] = argv[++i];
+        } else if (!strcmp(f, "--readonly")) {
+            if (c->n_readonly >= MAX_ITEMS) die("too many --readonly");
+            c->readonly[c->n_readonly++] = argv[++i];
+        } else if (!strcmp(f, "--user")) {
+            NEED(3);
+            c->uid = (uid_t)strtoul(argv[i + 1], NULL, 10);
+            c->gid = (gid_t)strtoul(argv[i + 2], NULL, 10);
+            c->groups = argv[i + 3];
+            i += 3;
+        } else if (!strcmp(f, "--mount")) {
+            NEED(5);
+            if (c->n_mounts >= MAX_ITEMS) die("too many --mount");
+            struct mnt *m = &c->mounts[c->n_mounts++];
+            m->type = argv[i + 1];
+            m->src = argv[i + 2];
+            m->dest = argv[i + 3];
+            m->flags = strtoul(argv[i + 4], NULL, 10);
+            m->data = argv[i + 5];
+            i += 5;
+        } else {
+            die("unknown directive %s", f);
+        }
+        i++;
+    }
+#undef NEED
+    if (!c->argv || !c->argv[0]) die("no command after --");
+    c->env[c->n_env] = NULL;
+}
+
+/* ------------------------------------------------------------ paths in the root */
+
+/* Open PATH inside the root: symlinks resolve as if the root were "/", so nothing in
+ * the image can point a mount outside it. */
+static int open_in_root(int rootfd, const char *path, int flags) {
+    struct open_how how = {.flags = (uint64_t)(flags | O_CLOEXEC),
+                           .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS};
+    while (*path == '/') path++;
+    if (!*path) path = ".";
+    return (int)syscall(SYS_openat2, rootfd, path, &how, sizeof how);
+}
+
+/* mkdir -p of DEST inside the root; with as_file the last component is an empty file
+ * (the mount point of a file bind mount). Returns an O_PATH fd of DEST. */
+static int make_target(int rootfd, const char *dest, int as_file) {
+    char buf[4096];
+    snprintf(buf, sizeof buf, "%s", dest);
+    size_t len = strlen(buf);
+    for (size_t i = 1; i <= len; i++) {
+        if (buf[i] != '/' && buf[i] != '\0') continue;
+        char saved = buf[i];
+        buf[i] = '\0';
+        int last = saved == '\0' || buf[i + 1] == '\0';
+        int fd = open_in_root(rootfd, buf, O_PATH);
+        if (fd < 0 && errno == ENOENT) {
+            char *slash = strrchr(buf, '/');
+            *slash = '\0';
+            int parent = open_in_root(rootfd, buf[0] ? buf : "/", O_PATH | O_DIRECTORY);
+            *slash = '/';
+            if (parent < 0) die("mount point %s: %s", dest, strerror(errno));
+            if (last && as_file) {
+                int f = openat(parent, slash + 1, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC,
+                               0644);
+                if (f >= 0) close(f);
+            } else if (mkdirat(parent, slash + 1, 0755) < 0 && errno != EEXIST) {
+                die("mkdir %s: %s", buf, strerror(errno));
+            }
+            close(parent);
+        } else if (fd >= 0) {
+            close(fd);
+        }
+        buf[i] = saved;
+        if (saved == '\0') break;
+    }
+    int fd = open_in_root(rootfd, dest, O_PATH);
+    if (fd < 0) die("mount point %s: %s", dest, strerror(errno));
+    return fd;
+}
+
+static void fd_path(char *out, size_t n, int fd) { snprintf(out, n, "/proc/self/fd/%d", fd); }
+
+/* ------------------------------------------------------------------ /dev nodes */
+
+static const struct {
+    const char *name;
+    unsigned maj, min;
+} devices[] = {{"null", 1, 3}, {"zero", 1, 5}, {"full", 1, 7},
+               {"random", 1, 8}, {"urandom", 1, 9}, {"tty", 5, 0}};
+
+static void make_dev(int rootfd, int devfd, int nodev) {
+    mode_t old = umask(0);
+    for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++) {
+        const char *name = devices[i].name;
+        if (!nodev) {
+            if (mknodat(devfd, name, S_IFCHR | 0666, makedev(devices[i].maj, devices[i].min)) < 0
+                && errno != EEXIST)
+                die("mknod /dev/%s: %s", name, strerror(errno));
+            continue;
+        }
+        /* /dev is nodev: the host's node, bind-mounted, is the only way to a device */
+        int f = openat(devfd, name, O_CREAT | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0666);
+        if (f < 0) die("create /dev/%s: %s", name, strerror(errno));
+        close(f);
+        char src[64], dest[64], target[64];
+        snprintf(src, sizeof src, "/dev/%s", name);
+        snprintf(dest, sizeof dest, "dev/%s", name);
+        int fd = open_in_root(rootfd, dest, O_PATH);
+        if (fd < 0) die("open /dev/%s: %s", name, strerror(errno));
+        fd_path(target, sizeof target, fd);
+        if (mount(src, target, NULL, MS_BIND, NULL) < 0)
+            die("bind %s: %s", src, strerror(errno));
+        close(fd);
+    }
+    umask(old);
+    static const char *links[][2] = {{"/proc/self/fd", "fd"},     {"/proc/self/fd/0", "stdin"},
+                                     {"/proc/self/fd/1", "stdout"}, {"/proc/self/fd/2", "stderr"},
+                                     {"pts/ptmx", "ptmx"},          {"/proc/kcore", "core"}};
+    for (size_t i = 0; i < sizeof links / sizeof links[0]; i++) {
+        if (symlinkat(links[i][0], devfd, links[i][1]) < 0 && errno != EEXIST)
+            die("symlink /dev/%s: %s", links[i][1], strerror(errno));
+    }
+}
+
+static void do_mount(int rootfd, const struct mnt *m, int nodev) {
+    int is_bind = (m->flags & MS_BIND) != 0;
+    int as_file = 0;
+    if (is_bind) {
+        struct stat st;
+        if (stat(m->src, &st) < 0) die("bind source %s: %s", m->src, strerror(errno));
+        as_file = !S_ISDIR(st.st_mode);
+    }
+    int fd = make_target(rootfd, m->dest, as_file);
+    char target[64];
+    fd_path(target, sizeof target, fd);
+    unsigned long flags = m->flags;
+    if (is_bind) {
+        if (mount(m->src, target, NULL, flags & (MS_BIND | MS_REC), NULL) < 0)
+            die("bind mount %s on %s: %s", m->src, m->dest, strerror(errno));
+        if (flags & ~(MS_BIND | MS_REC)) {
+            close(fd);
+            fd = open_in_root(rootfd, m->dest, O_PATH);
+            fd_path(target, sizeof target, fd);
+            if (mount(NULL, target, NULL, flags | MS_REMOUNT | MS_BIND, NULL) < 0)
+                die("remount %s read-only: %s", m->dest, strerror(errno));
+        }
+    } else if (mount(m->src, target, m->type, flags, m->data[0] ? m->data : NULL) < 0) {
+        die("mount %s on %s: %s", m->type, m->dest, strerror(errno));
+    }
+    close(fd);
+    if (!strcmp(m->dest, "/dev") && !strcmp(m->type, "tmpfs")) {
+        int devfd = open_in_root(rootfd, "/dev", O_PATH | O_DIRECTORY);
+        if (devfd < 0) die("open /dev: %s", strerror(errno));
+        make_dev(rootfd, devfd, nodev);
+        close(devfd);
+    }
+}
+
+/* After pivot_root: hide (masked) or freeze (read-only) kernel interfaces. */
+static void mask_path(const char *path) {
+    struct stat st;
+    if (stat(path, &st) < 0) return; /* absent on this kernel: nothing to hide */
+    int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
+                                : mount("/dev/null", path, NULL, MS_BIND, NULL);
+    if (r < 0) die("mask %s: %s", path, strerror(errno));
+}
+
+static void readonly_path(const char *path) {
+    if (mount(path, path, NULL, MS_BIND | MS_REC, NULL) < 0) {
+        if (errno == ENOENT) return;
+        die("bind %s: %s", path, strerror(errno));
+    }
+    if (mount(NULL, path, NULL,
+              MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_REC,
+              NULL) < 0)
+        die("remount %s read-only: %s", path, strerror(errno));
+}
+
+/* --------------------------------------------------------------- privileges */
+
+static void drop_bounding(uint64_t keep) {
+    for (int cap = 0; cap < 64; cap++) {
+        if (keep & (1ULL << cap)) continue;
+        if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0) {
+            if (errno == EINVAL) break; /* past the kernel's last capability */
+            die("drop capability %d: %s", cap, strerror(errno));
+        }
+    }
+}
+
+static void set_user(const struct config *c) {
+    gid_t groups[256];
+    size_t n = 0;
+    for (const char *p = c->groups; *p && n < 256;) {
+        groups[n++] = (gid_t)strtoul(p, (char **)&p, 10);
+        if (*p == ',') p++;
+    }
+    if (setgroups(n, groups) < 0) die("setgroups: %s", strerror(errno));
+    if (setresgid(c->gid, c->gid, c->gid) < 0) die("setgid %u: %s", c->gid, strerror(errno));
+    if (setresuid(c->uid, c->uid, c->uid) < 0) die("setuid %u: %s", c->uid, strerror(errno));
+}
+
+/* Docker: root keeps the default set as effective and permitted capabilities; any other
+ * user gets only the bounding set (setuid above already cleared the rest). */
+static void set_caps(uint64_t keep) {
+    struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    struct __user_cap_data_struct d[2];
+    memset(d, 0, sizeof d);
+    d[0].effective = d[0].permitted = (uint32_t)keep;
+    d[1].effective = d[1].permitted = (uint32_t)(keep >> 32);
+    if (syscall(SYS_capset, &h, d) < 0) die("capset: %s", strerror(errno));
+}
+
+/* What the manager's process left us (Python ignores SIGPIPE and SIGXFSZ, a thread may
+ * block signals, a daemon may run with umask 077) is not what a container starts with. */
+static void reset_process(void) {
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* the raw system call: glibc's wrapper refuses its own two real-time signals */
+    struct kernel_sigaction {
+        void (*handler)(int);
+        unsigned long flags;
+        void (*restorer)(void);
+        uint64_t mask;
+    } dfl = {.handler = SIG_DFL};
+    for (int sig = 1; sig <= 64; sig++) {
+        if (sig != SIGKILL && sig != SIGSTOP)
+            syscall(SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+    }
+    umask(022);
+}
+
+static void write_file(const char *dir, const char *name, const char *value) {
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) die("open %s: %s", path, strerror(errno));
+    ssize_t n = write(fd, value, strlen(value));
+    if (n < 0) die("write %s to %s: %s", value, path, strerror(errno));
+    close(fd);
+}
+
+/* runc's default device rules: mknod anything, use only the harmless nodes. */
+static const char *allowed_devices[] = {"c *:* m",   "b *:* m",    "c 1:3 rwm", "c 1:5 rwm",
+                                        "c 1:7 rwm", "c 1:8 rwm",  "c 1:9 rwm", "c 5:0 rwm",
+                                        "c 5:1 rwm", "c 5:2 rwm",  "c 136:* rwm",
+                                        "c 10:200 rwm"};
+
+static void enter_cgroup(const char *dir, int create) {
+    if (create) {
+        if (mkdir(dir, 0755) < 0 && errno != EEXIST) die("mkdir %s: %s", dir, strerror(errno));
+        write_file(dir, "devices.deny", "a");
+        for (size_t i = 0; i < sizeof allowed_devices / sizeof allowed_devices[0]; i++)
+            write_file(dir, "devices.allow", allowed_devices[i]);
+    }
+    write_file(dir, "cgroup.procs", "0");
+}
+
+/* --------------------------------------------------------------------- run */
+
+static int cmd_run(struct config *c) {
+    if (!c->root) die("run needs --root");
+    if (c->cgroup) enter_cgroup(c->cgroup, 1);
+    if (c->netns) {
+        int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
+        if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
+            die("join network namespace %s: %s", c->netns, strerror(errno));
+        close(fd);
+    }
+    if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
+        die("unshare: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid > 0) {
+        printf("pid %d\n", (int)pid);
+        return 0;
+    }
+    in_child = 1;
+    dup2(0, 1); /* the container's stdio: /dev/null, as runc -d leaves it */
+    dup2(0, 2);
+    reset_process();
+    if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
+        die("make mounts private: %s", strerror(errno));
+    /* pivot_root needs the new root to be a mount point of this namespace. */
+    if (mount(c->root, c->root, NULL, MS_BIND | MS_REC, NULL) < 0)
+        die("bind root %s: %s", c->root, strerror(errno));
+    if (c->nodev && mount(NULL, c->root, NULL, MS_BIND | MS_REMOUNT | MS_NODEV, NULL) < 0)
+        die("remount root %s nodev: %s", c->root, strerror(errno));
+    int rootfd = open(c->root, O_PATH | O_DIRECTORY | O_CLOEXEC);
+    if (rootfd < 0) die("open root %s: %s", c->root, strerror(errno));
+    for (int i = 0; i < c->n_mounts; i++) do_mount(rootfd, &c->mounts[i], c->nodev);
+    if (c->cwd) close(make_target(rootfd, c->cwd, 0)); /* runc creates a missing cwd */
+    if (fchdir(rootfd) < 0) die("chdir root: %s", strerror(errno));
+    if (syscall(SYS_pivot_root, ".", ".") < 0) die("pivot_root: %s", strerror(errno));
+    if (umount2(".", MNT_DETACH) < 0) die("detach the old root: %s", strerror(errno));
+    if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
+    close(rootfd);
+    for (int i = 0; i < c->n_masked; i++) mask_path(c->masked[i]);
+    for (int i = 0; i < c->n_readonly; i++) readonly_path(c->readonly[i]);
+    if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
+        die("sethostname: %s", strerror(errno));
+    if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
+        die("setdomainname: %s", strerror(errno));
+    if (c->cwd && chdir(c->cwd) < 0) die("chdir %s: %s", c->cwd, strerror(errno));
+    if (c->have_caps) drop_bounding(c->caps);
+    set_user(c);
+    if (c->have_caps && c->uid == 0) set_caps(c->caps);
+    execve(c->argv[0], c->argv, (char **)c->env);
+    die("exec %s: %s", c->argv[0], strerror(errno));
+    return 125;
+}
+
+/* -------------------------------------------------------------------- exec */
+
+static const char *lookup_env(const struct config *c, const char *name) {
+    size_t n = strlen(name);
+    for (int i = c->n_env - 1; i >= 0; i--)
+        if (!strncmp(c->env[i], name, n) && c->env[i][n] == '=') return c->env[i] + n + 1;
+    return NULL;
+}
+
+/* execvpe over the container's PATH, keeping the most telling error (EACCES over
+ * ENOENT) as execvp does. */
+static int exec_path(const struct config *c) {
+    const char *file = c->argv[0];
+    if (strchr(file, '/')) {
+        execve(file, c->argv, (char **)c->env);
+        return errno;
+    }
+    const char *path = lookup_env(c, "PATH");
+    if (!path) path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+    int seen_eacces = 0;
+    char buf[4096];
+    for (const char *p = path;; p++) {
+        const char *end = strchrnul(p, ':');
+        snprintf(buf, sizeof buf, "%.*s/%s", (int)(end - p), p, file);
+        execve(end == p ? file : buf, c->argv, (char **)c->env);
+        if (errno == EACCES) seen_eacces = 1;
+        if (!*end) break;
+        p = end;
+    }
+    return seen_eacces ? EACCES : ENOENT;
+}
+
+static int cmd_exec(struct config *c) {
+    if (c->pid <= 0) die("exec needs --pid");
+    static const struct {
+        const char *name;
+        int type;
+    } kinds[] = {{"ipc", CLONE_NEWIPC}, {"uts", CLONE_NEWUTS}, {"net", CLONE_NEWNET},
+                 {"pid", CLONE_NEWPID}, {"mnt", CLONE_NEWNS}};
+    int fds[5];
+    char path[64];
+    /* open them all first: after joining the mount namespace /proc is the container's */
+    for (int i = 0; i < 5; i++) {
+        snprintf(path, sizeof path, "/proc/%d/ns/%s", (int)c->pid, kinds[i].name);
+        fds[i] = open(path, O_RDONLY | O_CLOEXEC);
+        if (fds[i] < 0) die("open %s: %s", path, strerror(errno));
+    }
+    if (c->cgroup) enter_cgroup(c->cgroup, 0);
+    for (int i = 0; i < 5; i++) {
+        if (setns(fds[i], kinds[i].type) < 0)
+            die("join %s namespace: %s", kinds[i].name, strerror(errno));
+        close(fds[i]);
+    }
+    int report[2];
+    if (pipe2(report, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
+    pid_t pid = fork();
+    if (pid < 0) die("fork: %s", strerror(errno));
+    if (pid == 0) {
+        close(report[0]);
+        reset_process();
+        if (chdir(c->cwd ? c->cwd : "/") < 0) die("chdir %s: %s", c->cwd, strerror(errno));
+        if (c->have_caps) drop_bounding(c->caps);
+        set_user(c);
+        if (c->have_caps && c->uid == 0) set_caps(c->caps);
+        int e = exec_path(c);
+        if (write(report[1], &e, sizeof e) < 0) _exit(125);
+        _exit(e == ENOENT ? 127 : 126);
+    }
+    close(report[1]);
+    /* the caller's signals go to the command, as with runc exec */
+    int e = 0;
+    ssize_t got;
+    do {
+        got = read(report[0], &e, sizeof e);
+    } while (got < 0 && errno == EINTR);
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
+    if (got == (ssize_t)sizeof e) {
+        const char *why = e == ENOENT ? "executable file not found in $PATH" : strerror(e);
+        char lower[256];
+        snprintf(lower, sizeof lower, "%s", why);
+        lower[0] = (char)tolower((unsigned char)lower[0]);
+        dprintf(2, "exec: \"%s\": %s\n", c->argv[0], lower);
+        return e == ENOENT ? 127 : 126;
+    }
+    if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
+    return WEXITSTATUS(status);
+}
+
+int main(int argc, char **argv) {
+    if (argc < 2) die("usage: dyrun run|exec [directives] -- ARGV...");
+    struct config *c = calloc(1, sizeof *c);
+    if (!c) die("out of memory");
+    parse(argc, argv, c);
+    if (!strcmp(argv[1], "run")) return cmd_run(c);
+    if (!strcmp(argv[1], "exec")) return cmd_exec(c);
+    die("unknown mode %s", argv[1]);
+    return 125;
+}

@@ -1,0 +1,283 @@
+"""``dyrun``, the lean container runtime: the same OCI document runc gets, started by a
+small static C program instead (``dyrun.c``; see it for what it does and in which order).
+
+Why: runc costs 25-50 ms a start; the system calls a container actually needs take
+well under one. The translation from the OCI document to dyrun's command line is pure
+(:func:`dyrun_args`, :func:`exec_args`) so what a container gets is testable without a
+kernel; :class:`Dyrun` only spawns and cleans up.
+
+Devices: a root process keeps CAP_MKNOD (as in Docker), so something must stop it from
+opening a node it made for the host's disk. runc uses the devices cgroup; dyrun does that
+with ``devices="cgroup"`` (``/sys/fs/cgroup/devices/dockyard-<id>`` with runc's rules,
+cgroup v1 only), but attaching a process to a v1 cgroup waits for an RCU grace period,
+~13 ms here, a third of a whole start. The default, ``devices="nodev"``, gets the same
+refusal from mounts instead: every mount of the container is ``nodev`` and the usual nodes
+are the host's, bind-mounted (the node can be made, opening it fails with EACCES where
+the cgroup gives EPERM). No cgroup at all then: Dockyard sets no resource limits, and
+``top`` finds a container's processes by its PID namespace.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from dockyard.errors import InvalidParameter, KernelError
+from dockyard.kernel.oci import ExecResult, spawn_with_fds
+
+CGROUP_DEVICES = "/sys/fs/cgroup/devices"
+CGROUP_PREFIX = "dockyard-"
+
+CAPABILITIES = (
+    "CHOWN", "DAC_OVERRIDE", "DAC_READ_SEARCH", "FOWNER", "FSETID", "KILL", "SETGID",
+    "SETUID", "SETPCAP", "LINUX_IMMUTABLE", "NET_BIND_SERVICE", "NET_BROADCAST", "NET_ADMIN",
+    "NET_RAW", "IPC_LOCK", "IPC_OWNER", "SYS_MODULE", "SYS_RAWIO", "SYS_CHROOT", "SYS_PTRACE",
+    "SYS_PACCT", "SYS_ADMIN", "SYS_BOOT", "SYS_NICE", "SYS_RESOURCE", "SYS_TIME",
+    "SYS_TTY_CONFIG", "MKNOD", "LEASE", "AUDIT_WRITE", "AUDIT_CONTROL", "SETFCAP",
+    "MAC_OVERRIDE", "MAC_ADMIN", "SYSLOG", "WAKE_ALARM", "BLOCK_SUSPEND", "AUDIT_READ",
+    "PERFMON", "BPF", "CHECKPOINT_RESTORE",
+)  # index = the kernel's capability number
+
+# mount(8) option -> (flags to set, flags to clear)
+MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
+MS_BIND, MS_REC, MS_STRICTATIME = 4096, 16384, 1 << 24
+_FLAGS: dict[str, tuple[int, int]] = {
+    "ro": (MS_RDONLY, 0), "rw": (0, MS_RDONLY), "nosuid": (MS_NOSUID, 0),
+    "suid": (0, MS_NOSUID), "nodev": (MS_NODEV, 0), "dev": (0, MS_NODEV),
+    "noexec": (MS_NOEXEC, 0), "exec": (0, MS_NOEXEC), "bind": (MS_BIND, 0),
+    "rbind": (MS_BIND | MS_REC, 0), "strictatime": (MS_STRICTATIME, 0),
+}
+# Propagation options: dyrun makes every mount of the container private.
+_PROPAGATION = {"private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
+                "runbindable"}
+
+
+class ContainerRuntime(Protocol):
+    """What the manager needs of a runtime (runc's :class:`~dockyard.kernel.oci.Runc`
+    and :class:`Dyrun`)."""
+
+    name: str
+
+    def start(self, container_id: str, bundle: str, spec: Mapping[str, Any],
+              extra_fds: Sequence[int]) -> int: ...
+
+    def exec_process(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+                     timeout: float | None = None) -> ExecResult: ...
+
+    def delete(self, container_id: str, *, force: bool = False) -> None: ...
+
+    def exists(self, container_id: str) -> bool: ...
+
+    def list_ids(self) -> list[str]: ...
+
+
+def cap_mask(names: Sequence[str]) -> int:
+    mask = 0
+    for name in names:
+        short = name.removeprefix("CAP_")
+        if short not in CAPABILITIES:
+            raise KernelError(f'unknown capability "{name}"')
+        mask |= 1 << CAPABILITIES.index(short)
+    return mask
+
+
+def mount_flags(options: Sequence[str]) -> tuple[int, str]:
+    """An OCI mount's options as mount(2) flags and the filesystem's data string."""
+    flags, data = 0, []
+    for option in options:
+        if option in _FLAGS:
+            on, off = _FLAGS[option]
+            flags = (flags | on) & ~off
+        elif option not in _PROPAGATION:
+            data.append(option)
+    return flags, ",".join(data)
+
+
+def _process_args(process: Mapping[str, Any]) -> list[str]:
+    user = process.get("user") or {}
+    groups = ",".join(str(g) for g in user.get("additionalGids") or [])
+    args = ["--user", str(user.get("uid", 0)), str(user.get("gid", 0)), groups,
+            "--cwd", process.get("cwd") or "/"]
+    caps = (process.get("capabilities") or {}).get("bounding")
+    if caps is not None:
+        args += ["--caps", f"{cap_mask(caps):x}"]
+    for item in process.get("env") or []:
+        args += ["--env", item]
+    return args
+
+
+def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False
+               ) -> list[str]:
+    """``dyrun run`` directives for an OCI document (pure); ``nodev``: every mount but
+    devpts gets ``nodev`` (see the module's note on devices)."""
+    args = ["run", "--root", spec["root"]["path"]]
+    if nodev:
+        args += ["--nodev", "1"]
+    linux = spec.get("linux") or {}
+    for ns in linux.get("namespaces") or []:
+        if ns["type"] == "network" and ns.get("path"):
+            args += ["--netns", ns["path"]]
+    if spec.get("hostname"):
+        args += ["--hostname", spec["hostname"]]
+    domain = (linux.get("sysctl") or {}).get("kernel.domainname")
+    if domain:
+        args += ["--domainname", domain]
+    for m in spec.get("mounts") or []:
+        flags, data = mount_flags(m.get("options") or [])
+        if m.get("type") == "bind":
+            flags |= MS_BIND
+        if nodev and m.get("type") != "devpts":
+            flags |= MS_NODEV
+        args += ["--mount", m.get("type") or "none", m.get("source") or "none",
+                 m["destination"], str(flags), data]
+    for path in linux.get("maskedPaths") or []:
+        args += ["--mask", path]
+    for path in linux.get("readonlyPaths") or []:
+        args += ["--readonly", path]
+    if cgroup:
+        args += ["--cgroup", cgroup]
+    process = spec["process"]
+    return [*args, *_process_args(process), "--", *process["args"]]
+
+
+def exec_args(pid: int, process: Mapping[str, Any], cgroup: str | None = None) -> list[str]:
+    """``dyrun exec`` directives: ``process`` in the namespaces of init ``pid`` (pure)."""
+    args = ["exec", "--pid", str(pid)]
+    if cgroup:
+        args += ["--cgroup", cgroup]
+    return [*args, *_process_args(process), "--", *process["args"]]
+
+
+class Dyrun:
+    name = "dyrun"
+
+    def __init__(self, binary: str, root: str, devices: str = "nodev",
+                 cgroup_root: str = CGROUP_DEVICES) -> None:
+        """``root``: this manager's directory of started containers (one empty file
+        each), so that cleaning up never touches another manager's containers.
+        ``devices``: "nodev" or "cgroup" (falls back to "nodev" without a v1 devices
+        controller), see the module's note."""
+        if devices not in ("nodev", "cgroup"):
+            raise InvalidParameter(f'invalid devices policy "{devices}": expected nodev or cgroup')
+        self.binary = binary
+        self.root = root
+        os.makedirs(root, mode=0o700, exist_ok=True)
+        usable = devices == "cgroup" and os.path.exists(
+            os.path.join(cgroup_root, "devices.allow"))
+        self.cgroup_root: str | None = cgroup_root if usable else None
+
+    def cgroup(self, container_id: str) -> str | None:
+        if self.cgroup_root is None:
+            return None
+        return os.path.join(self.cgroup_root, CGROUP_PREFIX + container_id)
+
+    def start(self, container_id: str, bundle: str, spec: Mapping[str, Any],
+              extra_fds: Sequence[int]) -> int:
+        """Start the container; ``extra_fds`` become its init's fds 3, 4, …; returns the
+        init's host pid (a child of this process once dyrun has exited)."""
+        cgroup = self.cgroup(container_id)
+        argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None)]
+        with open(os.path.join(self.root, container_id), "w"):
+            pass
+        out_r, out_w = os.pipe2(os.O_CLOEXEC)
+        null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
+        try:
+            try:
+                pid = spawn_with_fds(self.binary, argv, (null_fd, out_w, out_w, *extra_fds))
+            finally:
+                os.close(out_w)
+                os.close(null_fd)
+            _, status = os.waitpid(pid, 0)
+            # dyrun has exited, so all it wrote is in the pipe; the container's init may
+            # still hold the write end for a moment, so read without waiting for EOF.
+            os.set_blocking(out_r, False)
+            output = b""
+            with contextlib.suppress(BlockingIOError):
+                while chunk := os.read(out_r, 65536):
+                    output += chunk
+        finally:
+            os.close(out_r)
+        text = output.decode(errors="replace").strip()
+        if os.waitstatus_to_exitcode(status) != 0 or not text.startswith("pid "):
+            self.delete(container_id, force=True)
+            message = text.removeprefix("dyrun: ") or "failed"
+            raise KernelError(f"dyrun run {container_id[:12]}: {message}")
+        return int(text.split()[1])
+
+    def exec_process(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+                     timeout: float | None = None) -> ExecResult:
+        if pid <= 0:
+            raise KernelError(f"dyrun exec {container_id[:12]}: the container is not running")
+        result = subprocess.run(
+            [self.binary, *exec_args(pid, process, self.cgroup(container_id))],
+            capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
+        )
+        return ExecResult(result.returncode, result.stdout, result.stderr)
+
+    def delete(self, container_id: str, *, force: bool = False) -> None:
+        """Remove the container's cgroup; with ``force``, kill what is still in it first.
+        Gone already is success."""
+        path = self.cgroup(container_id)
+        if path is not None and os.path.isdir(path):
+            self._remove_cgroup(path, force)
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(os.path.join(self.root, container_id))
+
+    def _remove_cgroup(self, path: str, force: bool) -> None:
+        for attempt in range(200):
+            if force:
+                for pid in _procs(path):
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(pid, signal.SIGKILL)
+            try:
+                os.rmdir(path)
+                return
+            except FileNotFoundError:
+                return
+            except OSError as exc:
+                # EBUSY: exiting processes are still leaving the cgroup
+                if exc.errno != errno.EBUSY or (attempt == 199):
+                    raise KernelError(f"remove cgroup {path}: {exc.strerror}") from exc
+            time.sleep(0.005)
+
+    def exists(self, container_id: str) -> bool:
+        return os.path.exists(os.path.join(self.root, container_id))
+
+    def list_ids(self) -> list[str]:
+        with contextlib.suppress(FileNotFoundError):
+            return sorted(os.listdir(self.root))
+        return []
+
+    def procs(self, container_id: str) -> list[int]:
+        path = self.cgroup(container_id)
+        return _procs(path) if path else []
+
+
+def _procs(path: str) -> list[int]:
+    try:
+        with open(os.path.join(path, "cgroup.procs")) as f:
+            return [int(line) for line in f if line.strip()]
+    except OSError:
+        return []
+
+
+def pid_namespace_members(init_pid: int) -> list[int]:
+    """Host pids of every process in the PID namespace whose init is ``init_pid`` (for
+    ``top`` where no cgroup lists them); empty if the init is gone."""
+    try:
+        target = os.stat(f"/proc/{init_pid}/ns/pid").st_ino
+    except OSError:
+        return []
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
+                    members.append(int(entry))
+    return sorted(members)

@@ -1,0 +1,91 @@
+"""What a process inside sees of its confinement, identical under both runtimes: Docker's
+capabilities, masked and read-only kernel interfaces, /dev, its own namespaces."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from dockyard.errors import KernelError
+from dockyard.runtime import ContainerManager, ContainerSpec
+
+pytestmark = pytest.mark.root
+
+DOCKER_CAPS = "00000000a80425fb"  # Docker's default set, as /proc/PID/status shows it
+
+
+def run(manager: ContainerManager, script: str, **kwargs: object) -> tuple[int, list[str]]:
+    c = manager.run(ContainerSpec("busybox", cmd=("sh", "-c", script), **kwargs))  # type: ignore[arg-type]
+    code = manager.wait(c.id, timeout=10)
+    return code, "".join(r.data for r in manager.logs(c.id)).splitlines()
+
+
+def caps(lines: list[str]) -> dict[str, str]:
+    return {k: v.strip() for k, _, v in (line.partition(":") for line in lines)
+            if k in ("CapInh", "CapPrm", "CapEff", "CapBnd", "CapAmb", "NoNewPrivs")}
+
+
+def test_capabilities_root_and_non_root(manager: ContainerManager) -> None:
+    script = "grep -E '^(Cap|NoNewPrivs)' /proc/self/status"
+    code, lines = run(manager, script)
+    assert code == 0
+    assert caps(lines) == {"CapInh": "0" * 16, "CapPrm": DOCKER_CAPS, "CapEff": DOCKER_CAPS,
+                           "CapBnd": DOCKER_CAPS, "CapAmb": "0" * 16, "NoNewPrivs": "0"}
+    code, lines = run(manager, script, user="nobody")
+    assert caps(lines)["CapEff"] == "0" * 16 and caps(lines)["CapBnd"] == DOCKER_CAPS
+    assert caps(lines)["CapPrm"] == "0" * 16
+
+
+def test_signals_and_umask_start_clean(manager: ContainerManager) -> None:
+    # the manager is a Python process (SIGPIPE and SIGXFSZ ignored); its container is not
+    code, lines = run(manager, "grep -E '^Sig(Blk|Ign)' /proc/self/status; umask")
+    assert code == 0
+    status = {k: int(v, 16) for k, _, v in (line.partition(":\t") for line in lines[:2])}
+    assert status["SigBlk"] == 0
+    assert status["SigIgn"] & 0x7FFFFFFF == 0  # no standard signal (1-31), SIGPIPE included
+    assert lines[2] == "0022"
+
+
+def test_kernel_interfaces_masked_and_read_only(manager: ContainerManager) -> None:
+    code, lines = run(manager, (
+        "wc -c < /proc/keys; ls /proc/acpi 2>/dev/null | wc -l; "
+        "(echo 1 > /proc/sys/kernel/domainname) 2>/dev/null && echo proc-sys-writable; "
+        "touch /sys/x 2>/dev/null && echo sys-writable; "
+        "grep -c ' /sys sysfs ro,' /proc/self/mounts; echo done"))
+    assert code == 0
+    assert lines == ["0", "0", "1", "done"]
+
+
+def test_dev_nodes_and_special_mounts(manager: ContainerManager) -> None:
+    code, lines = run(manager, (
+        "for d in null zero full random urandom tty; do [ -c /dev/$d ] && echo $d; done; "
+        "head -c 3 /dev/zero | wc -c; echo x > /dev/null && echo null-ok; "
+        "for m in /dev/pts /dev/shm /dev/mqueue /proc; do grep -q \" $m \" /proc/self/mounts "
+        "&& echo $m; done; "
+        # a node for a host disk may be made (CAP_MKNOD) but not opened (device rules)
+        "for d in /tmp /dev /dev/shm; do mknod $d/disk b 7 0 && echo made; "
+        "head -c 1 $d/disk >/dev/null 2>&1 || echo refused; done"))
+    assert code == 0
+    assert lines == ["null", "zero", "full", "random", "urandom", "tty", "3", "null-ok",
+                     "/dev/pts", "/dev/shm", "/dev/mqueue", "/proc", *["made", "refused"] * 3]
+
+
+def test_own_namespaces_and_dyinit_as_pid_1(manager: ContainerManager) -> None:
+    code, lines = run(manager, "cat /proc/1/cmdline | tr '\\0' ' '; echo; "
+                               "hostname; cat /proc/sys/kernel/domainname",
+                      hostname="iso", domainname="example.org")
+    assert code == 0
+    assert lines[0].startswith("/.dyinit sh -c")
+    assert lines[1:] == ["iso", "example.org"]
+    c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+    for kind in ("pid", "uts", "ipc", "mnt", "net"):
+        assert (os.readlink(f"/proc/{c.state.pid}/ns/{kind}")
+                != os.readlink(f"/proc/self/ns/{kind}")), kind
+
+
+def test_bind_mount_onto_a_file_fails_cleanly(manager: ContainerManager, tmp_path: object
+                                              ) -> None:
+    with pytest.raises(KernelError, match=r"(?i)not a directory"):
+        manager.run(ContainerSpec("busybox", cmd=("true",), binds=(f"{tmp_path}:/etc/passwd",)))
+    assert manager.containers() == []
