@@ -62,6 +62,9 @@ from dockyard.portmap import Binding, PortSpec, allocate_host_ports
 from dockyard.sandbox.files import render_hostname, render_hosts
 from dockyard.store.base import Store, Txn
 
+# The kinds a State is read from: writes to other kinds (containers, images) keep it valid.
+STATE_KINDS = ("network", "sandbox", "endpoint")
+
 
 class Kernel(Protocol):
     """What the engine needs from the kernel layer (``kernel.linux.LinuxKernel``)."""
@@ -134,7 +137,7 @@ class Engine:
     def state(self) -> State:
         """The committed state; re-read only when the store's revision moved (another
         process wrote), since this engine remembers what its own changes leave."""
-        revision = self.store.revision()
+        revision = self.store.revision(STATE_KINDS)
         cached = self._cached
         if cached is not None and cached[0] == revision:
             return cached[1]
@@ -143,7 +146,7 @@ class Engine:
         return state
 
     def _remember(self, state: State) -> None:
-        self._cached = (self.store.revision(), state)
+        self._cached = (self.store.revision(STATE_KINDS), state)
 
     @property
     def netns_dir(self) -> str:

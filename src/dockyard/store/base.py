@@ -9,7 +9,7 @@ implement it later (kinds become key prefixes, the revision the etcd revision).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import AbstractContextManager
 from typing import Any, Protocol
 
@@ -37,8 +37,9 @@ class Store(Protocol):
         """Exclusive write transaction: commits on normal exit, rolls back on an exception."""
         ...
 
-    def revision(self) -> int:
-        """Increases with every committed transaction that wrote something."""
+    def revision(self, kinds: Iterable[str] | None = None) -> int:
+        """Increases with every committed transaction that wrote something (to one of
+        ``kinds``, when given)."""
         ...
 
     def close(self) -> None: ...

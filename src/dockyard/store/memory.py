@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import copy
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from dockyard.store.base import Doc
@@ -45,6 +45,7 @@ class MemoryStore:
         self._data: dict[str, dict[str, Doc]] = {}
         self._lock = threading.RLock()
         self._revision = 0
+        self._kind_revisions: dict[str, int] = {}
 
     def get(self, kind: str, key: str) -> Doc | None:
         with self._lock:
@@ -61,6 +62,8 @@ class MemoryStore:
             yield txn
             if not txn.writes:
                 return
+            for kind in {kind for kind, _ in txn.writes}:
+                self._kind_revisions[kind] = self._kind_revisions.get(kind, 0) + 1
             for (kind, key), value in txn.writes.items():
                 bucket = self._data.setdefault(kind, {})
                 if value is None:
@@ -69,8 +72,10 @@ class MemoryStore:
                     bucket[key] = value
             self._revision += 1
 
-    def revision(self) -> int:
-        return self._revision
+    def revision(self, kinds: Iterable[str] | None = None) -> int:
+        if kinds is None:
+            return self._revision
+        return sum(self._kind_revisions.get(kind, 0) for kind in kinds)
 
     def close(self) -> None:
         pass

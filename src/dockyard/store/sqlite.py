@@ -12,7 +12,7 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 
 from dockyard.store.base import Doc
@@ -34,6 +34,7 @@ class _SqliteTxn:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
         self.wrote = False
+        self._kinds: set[str] = set()
 
     def get(self, kind: str, key: str) -> Doc | None:
         row = self._conn.execute(
@@ -48,7 +49,7 @@ class _SqliteTxn:
         return [json.loads(row[0]) for row in rows]
 
     def put(self, kind: str, key: str, value: Doc) -> None:
-        self._bump()
+        self._bump(kind)
         self._conn.execute(
             "INSERT INTO objects (kind, key, value, revision) VALUES (?, ?, ?, "
             "(SELECT value FROM meta WHERE name = 'revision')) "
@@ -58,13 +59,21 @@ class _SqliteTxn:
         )
 
     def delete(self, kind: str, key: str) -> None:
-        self._bump()
+        self._bump(kind)
         self._conn.execute("DELETE FROM objects WHERE kind = ? AND key = ?", (kind, key))
 
-    def _bump(self) -> None:
+    def _bump(self, kind: str) -> None:
         if not self.wrote:
             self._conn.execute("UPDATE meta SET value = value + 1 WHERE name = 'revision'")
             self.wrote = True
+        if kind not in self._kinds:
+            # Per-kind revisions let a reader keep a cache of some kinds while others churn.
+            self._conn.execute(
+                "INSERT INTO meta (name, value) VALUES (?, 1) "
+                "ON CONFLICT (name) DO UPDATE SET value = value + 1",
+                (f"revision:{kind}",),
+            )
+            self._kinds.add(kind)
 
 
 class SqliteStore:
@@ -101,9 +110,17 @@ class SqliteStore:
                 raise
             self._conn.execute("COMMIT")
 
-    def revision(self) -> int:
+    def revision(self, kinds: Iterable[str] | None = None) -> int:
         with self._lock:
-            row = self._conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
+            if kinds is None:
+                row = self._conn.execute(
+                    "SELECT value FROM meta WHERE name = 'revision'").fetchone()
+                return int(row[0])
+            names = [f"revision:{kind}" for kind in kinds]
+            marks = ",".join("?" * len(names))
+            row = self._conn.execute(
+                f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})", names
+            ).fetchone()
             return int(row[0])
 
     def close(self) -> None:

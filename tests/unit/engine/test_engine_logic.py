@@ -109,3 +109,15 @@ def test_network_names_may_have_spaces_as_in_docker(tmp_path: Path) -> None:
     engine = _engine(tmp_path, FakeKernel())
     net = engine.create_network("test 01")
     assert engine.network("test 01").id == net.id
+
+
+def test_state_cache_survives_writes_to_other_kinds(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, FakeKernel())
+    first = engine.state()
+    with engine.store.transaction() as txn:  # say, a container record
+        txn.put("container", "c1", {"id": "c1"})
+    assert engine.state() is first
+    with engine.store.transaction() as txn:  # another process changing a network row
+        txn.put("network", "x", engine.network("bridge").to_doc() | {"id": "x", "name": "x"})
+    assert engine.state() is not first
+    assert engine.network("x").name == "x"

@@ -1,0 +1,55 @@
+"""Both stores: one transaction per change, read back by a new process, per-kind revisions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from dockyard.store import MemoryStore, SqliteStore
+from dockyard.store.base import Store
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+def store(request: pytest.FixtureRequest, tmp_path: Path) -> Store:
+    return MemoryStore() if request.param == "memory" else SqliteStore(str(tmp_path))
+
+
+def test_a_failed_transaction_writes_nothing(store: Store) -> None:
+    with pytest.raises(RuntimeError), store.transaction() as txn:
+        txn.put("network", "a", {"id": "a"})
+        raise RuntimeError("boom")
+    assert store.list("network") == []
+    assert store.revision() == 0
+
+
+def test_reads_inside_a_transaction_see_its_writes(store: Store) -> None:
+    with store.transaction() as txn:
+        txn.put("network", "a", {"id": "a"})
+        assert txn.get("network", "a") == {"id": "a"}
+        txn.delete("network", "a")
+        assert txn.list("network") == []
+
+
+def test_revisions_per_kind(store: Store) -> None:
+    with store.transaction() as txn:
+        txn.put("network", "a", {"id": "a"})
+    net = store.revision(["network"])
+    with store.transaction() as txn:
+        txn.put("container", "c", {"id": "c"})
+    assert store.revision(["network"]) == net
+    assert store.revision(["network", "container"]) > net
+    with store.transaction() as txn:
+        txn.delete("network", "a")
+    assert store.revision(["network"]) > net
+
+
+def test_a_new_process_reads_what_the_last_one_committed(tmp_path: Path) -> None:
+    first = SqliteStore(str(tmp_path))
+    with first.transaction() as txn:
+        txn.put("network", "a", {"id": "a", "name": "front"})
+    first.close()
+    second = SqliteStore(str(tmp_path))
+    assert second.get("network", "a") == {"id": "a", "name": "front"}
+    assert second.revision() == 1
+    second.close()
