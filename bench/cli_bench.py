@@ -4,8 +4,10 @@ kernel changes, output.
 Starts a daemon inside a throw-away host namespace (nothing on the machine changes), then
 times ``dockyard network create``, ``network rm``, ``network connect``/``disconnect`` and
 ``network ls`` as separate processes, beside a bare interpreter start (the floor) and
-Docker/podman running the same commands when a working engine is installed. Containers
-(``run -d``, ``rm -f``, 200 containers, memory per container) join once the API serves them.
+Docker/podman running the same commands when a working engine is installed. Containers:
+``run -d`` on a user network (the command returns once the container runs), ``run -d -p``,
+``rm -f``, 200 containers started by 1 and by 8 parallel clients, and the memory each idle
+container costs (the rise in the host's used memory, over 50 idle ``sleep`` containers).
 
 Usage (root): .venv/bin/python bench/cli_bench.py [--rounds N]
 """
@@ -26,11 +28,13 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from tests.e2e.conftest import make_sandbox
 from tests.e2e.daemon import DOCKYARD, running_daemon
 
-TARGETS = {"network create": 20.0}
+TARGETS = {"network create": 20.0, "run -d": 55.0}
 MEASURED_ELSEWHERE = {  # issue #4, same class of machine
-    "docker": {"network create": 68.0, "network rm": 170.0},
-    "podman": {"network create": 23.0, "network rm": 22.0},
+    "docker": {"network create": 68.0, "network rm": 170.0, "run -d": 275.0},
+    "podman": {"network create": 23.0, "network rm": 22.0, "run -d": 140.0},
 }
+RATE_ELSEWHERE = {"docker": 7.0, "podman": 11.0}  # containers/s with 8 clients
+MEMORY_ELSEWHERE = {"docker": 4.5, "podman": 1.0}  # MiB per idle container
 
 
 def timed(argv: list[str]) -> float:
@@ -97,9 +101,86 @@ def main() -> int:
                                                             "bench", f"s{i}"]), {})
         report("network disconnect", series(rounds, lambda i: [*cli, "network", "disconnect",
                                                                "bench", f"s{i}"]), {})
-    print("\nnot yet measured: run -d, run -d -p, rm -f, 200 containers, memory per idle "
-          "container (the API does not serve containers yet)")
+        try:
+            containers(daemon, cli, rounds)
+        finally:  # the daemon's shutdown leaves containers running: remove them first
+            ids = subprocess.run([*cli, "ps", "-aq"], capture_output=True,
+                                 text=True).stdout.split()
+            for start in range(0, len(ids), 50):
+                subprocess.run([*cli, "rm", "-f", *ids[start:start + 50]],
+                               stdout=subprocess.DEVNULL)
     return 0
+
+
+def containers(daemon: object, cli: list[str], rounds: int) -> None:
+    from dockyard.images import build_busybox_rootfs_tar
+
+    tar = os.path.join(os.path.dirname(daemon.socket), "busybox.tar")  # type: ignore[attr-defined]
+    build_busybox_rootfs_tar(tar)
+    subprocess.run([*cli, "import", tar, "busybox"], check=True, stdout=subprocess.DEVNULL)
+    report("run -d", series(rounds, lambda i: [
+        *cli, "run", "-d", "--name", f"r{i}", "--network", "bench", "busybox", "sleep", "600"]),
+        _others("run -d"))
+    report("run -d -p", series(rounds, lambda i: [
+        *cli, "run", "-d", "--name", f"p{i}", "--network", "bench", "-p", f"{20000 + i}:80",
+        "busybox", "sleep", "600"]), {})
+    report("rm -f", series(rounds, lambda i: [*cli, "rm", "-f", f"r{i}"]), {})
+    subprocess.run([*cli, "rm", "-f", *[f"p{i}" for i in range(rounds)]], check=True,
+                   stdout=subprocess.DEVNULL)
+    for clients in (1, 8):
+        rate = _many(cli, 200, clients)
+        line = f"  200 containers, {clients} client{'s' if clients > 1 else ''}: {rate:6.1f}/s"
+        if clients == 8:
+            line += "   target ≥ 50/s: " + ("met" if rate >= 50 else "MISSED")
+            line += "".join(f"   {tool} {value:.0f}/s (×{rate / value:.1f})"
+                            for tool, value in RATE_ELSEWHERE.items())
+        print(line)
+        ids = subprocess.run([*cli, "ps", "-aq"], check=True, capture_output=True,
+                             text=True).stdout.split()
+        for start in range(0, len(ids), 50):
+            subprocess.run([*cli, "rm", "-f", *ids[start:start + 50]], check=True,
+                           stdout=subprocess.DEVNULL)
+    per = _memory_per_container(cli, 50)
+    print(f"  memory per idle container: {per:.2f} MiB   target ≤ 0.5 MiB: "
+          + ("met" if per <= 0.5 else "MISSED")
+          + "".join(f"   {tool} {value:.1f} MiB" for tool, value in MEMORY_ELSEWHERE.items()))
+
+
+def _many(cli: list[str], count: int, clients: int) -> float:
+    """Containers per second started (``run -d`` returned) by ``clients`` parallel users."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def one(i: int) -> None:
+        subprocess.run([*cli, "run", "-d", "--network", "bench", "busybox", "sleep", "600"],
+                       check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    start = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(count)))
+    return count / (time.perf_counter() - start)
+
+
+def _used_mib() -> float:
+    info = {}
+    with open("/proc/meminfo") as f:
+        for line in f:
+            key, value = line.split(":", 1)
+            info[key] = int(value.split()[0])
+    return (info["MemTotal"] - info["MemAvailable"]) / 1024
+
+
+def _memory_per_container(cli: list[str], count: int) -> float:
+    """The rise in used memory per idle container (kernel objects, init, daemon state)."""
+    time.sleep(1)
+    before = _used_mib()
+    for i in range(count):
+        subprocess.run([*cli, "run", "-d", "--name", f"m{i}", "--network", "bench", "busybox",
+                        "sleep", "600"], check=True, stdout=subprocess.DEVNULL)
+    time.sleep(2)  # let start-up garbage settle
+    after = _used_mib()
+    subprocess.run([*cli, "rm", "-f", *[f"m{i}" for i in range(count)]], check=True,
+                   stdout=subprocess.DEVNULL)
+    return max(after - before, 0.0) / count
 
 
 def _others(name: str) -> dict[str, float]:

@@ -16,7 +16,8 @@ from typing import Any
 from dockyard.api.filters import Filters, match_labels
 from dockyard.engine.state import State
 
-EVENT_FILTERS = ("type", "event", "network", "container", "label", "scope", "image")
+EVENT_FILTERS = ("type", "event", "network", "container", "label", "scope", "image",
+                 "volume")
 
 
 @dataclass(frozen=True)
@@ -51,7 +52,7 @@ def matches(event: Event, filters: Filters) -> bool:
         return False
     if "scope" in filters and "local" not in filters["scope"]:
         return False
-    for kind in ("network", "container", "image"):
+    for kind in ("network", "container", "image", "volume"):
         if kind not in filters:
             continue
         wanted = filters[kind]

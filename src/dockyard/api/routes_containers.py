@@ -1,43 +1,536 @@
-"""``/containers`` and ``/exec``: wired to the runtime's container manager once it exists.
+"""``/containers`` and ``/exec``: the runtime's :class:`ContainerManager` behind Docker's API.
 
-Until then, lookups answer as an engine with no containers would (an empty list, 404
-for a name) so that ``docker inspect`` and ``docker ps`` keep working, and every other
-container operation answers 501 with a message saying so."""
+Every manager call is blocking (runc, the store, the engine's lock), so it runs off the
+event loop; waiting (``wait``, ``logs -f``, ``attach``) polls the store from the loop
+instead of parking a worker thread per waiting client. Events (create, start, stop, kill,
+restart, rename, destroy) are published here, where the request that caused them is;
+``die`` comes from :mod:`dockyard.api.container_events`, which watches exits.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
+from datetime import UTC, datetime
+from typing import Any
+
 from aiohttp import web
 
-from dockyard.api.app import backend, json_response
-from dockyard.errors import NotFound, NotImplementedKind
+from dockyard.api.app import backend, json_response, path_ref, query_bool
+from dockyard.api.backend import Backend
+from dockyard.api.bodies import get_bool, get_str, get_str_list, parse_json_body
+from dockyard.api.container_json import LIST_FILTERS, list_view, matches, parse_create
+from dockyard.api.events import Event
+from dockyard.api.execs import ExecConfig
+from dockyard.api.filters import parse_filters
+from dockyard.api.streams import MULTIPLEXED, STDERR, STDOUT, frame, hijack
+from dockyard.errors import (
+    Conflict,
+    DockyardError,
+    InvalidParameter,
+    NotFound,
+    NotImplementedKind,
+    Unavailable,
+)
+from dockyard.runtime import logs as logfile
+from dockyard.runtime.container import CONTAINER_KIND, Container
+from dockyard.runtime.manager import ContainerManager
 
-_MISSING = ("containers are not available yet: this daemon was built without the container "
-            "runtime (dockyard.runtime); networks and images work")
+POLL = 0.05  # seconds between looks at a container's state while a client waits
+
+
+def manager(b: Backend) -> ContainerManager:
+    if b.containers is None:
+        raise Unavailable("containers are not available: the daemon runs without the "
+                          "container runtime")
+    return b.containers  # type: ignore[no-any-return]
+
+
+async def _body(request: web.Request, required: bool = False) -> dict[str, Any]:
+    raw = await request.read()
+    return dict(parse_json_body(raw, request.headers.get("Content-Type"), required=required))
+
+
+def publish(b: Backend, c: Container, action: str, **extra: str) -> None:
+    attributes = {**c.labels, "image": c.image_ref, "name": c.name, **extra}
+    b.events.publish(Event("container", action, c.id, attributes))
+
+
+def _reload(m: ContainerManager, container_id: str) -> Container | None:
+    doc = m.store.get(CONTAINER_KIND, container_id)
+    return Container.from_doc(doc) if doc is not None else None
+
+
+async def _get(b: Backend, ref: str) -> Container:
+    return await b.run(manager(b).get, ref)
+
+
+def _int_query(request: web.Request, name: str) -> int | None:
+    value = request.query.get(name)
+    if value is None or value == "":
+        return None
+    try:
+        return int(value)
+    except ValueError:
+        raise InvalidParameter(f'invalid value "{value}" for query parameter "{name}": '
+                               "must be an integer") from None
+
+
+# ------------------------------------------------------------------ create & list
+
+
+async def create(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    body = await _body(request, required=True)
+    req = parse_create(body, request.query.get("name"))
+    c = await b.run(m.create, req.spec)
+    try:
+        for extra in req.extra_networks:
+            await b.run(m.connect, c.id, extra.network, aliases=extra.aliases,
+                        ipv4=extra.ipv4, ipv6=extra.ipv6)
+    except BaseException:
+        with contextlib.suppress(DockyardError):
+            await b.run(m.remove, c.id, force=True, volumes=True)
+        raise
+    publish(b, c, "create")
+    return json_response({"Id": c.id, "Warnings": []}, 201)
+
+
+def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | None
+          ) -> list[dict[str, Any]]:
+    m = manager(b)
+    image_ids: dict[str, str] = {}
+    for ref in filters.get("ancestor", []):
+        with contextlib.suppress(DockyardError):
+            image_ids[ref] = b.images.resolve(ref)
+    out = []
+    for c in reversed(m.containers()):
+        inspected = m.inspect(c.id)
+        status = inspected["State"]["Status"]
+        if not all_ and status not in ("running", "restarting") and "status" not in filters:
+            continue
+        from dockyard.runtime.inspect import list_item
+
+        item = list_item(c, inspected)
+        if not matches(item, inspected, filters, image_ids):
+            continue
+        out.append(list_view(item, inspected))
+        if limit is not None and limit > 0 and len(out) >= limit:
+            break
+    return out
 
 
 async def list_containers(request: web.Request) -> web.StreamResponse:
-    if backend(request).containers is None:
+    b = backend(request)
+    if b.containers is None:
         return json_response([])
-    raise NotImplementedKind(_MISSING)
+    filters = parse_filters(request.query.get("filters"), LIST_FILTERS)
+    limit = _int_query(request, "limit")
+    all_ = query_bool(request, "all") or (limit is not None and limit > 0)
+    return json_response(await b.run(_list, b, all_, filters, limit))
 
 
 async def inspect_container(request: web.Request) -> web.StreamResponse:
-    if backend(request).containers is None:
+    b = backend(request)
+    if b.containers is None:
         raise NotFound(f"No such container: {request.match_info['id']}")
-    raise NotImplementedKind(_MISSING)
+    doc = await b.run(manager(b).inspect, path_ref(request))
+    if query_bool(request, "size"):
+        doc["SizeRw"], doc["SizeRootFs"] = 0, 0
+    return json_response(doc)
 
 
-async def not_yet(request: web.Request) -> web.StreamResponse:
-    raise NotImplementedKind(_MISSING)
+# -------------------------------------------------------------------- lifecycle
+
+
+async def start(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    if c.state.running:
+        return web.Response(status=304)
+    c = await b.run(m.start, c.id)
+    publish(b, c, "start")
+    return web.Response(status=204)
+
+
+async def stop(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    if c.state.status not in ("running", "restarting"):
+        return web.Response(status=304)
+    timeout = _int_query(request, "t")
+    signal_name = request.query.get("signal") or None
+    publish(b, c, "kill", signal=signal_name or c.stop_signal or "15")
+    c = await b.run(m.stop, c.id, timeout, signal_name)
+    publish(b, c, "stop")
+    return web.Response(status=204)
+
+
+async def restart(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    c = await b.run(m.restart, c.id, _int_query(request, "t"))
+    publish(b, c, "restart")
+    return web.Response(status=204)
+
+
+async def kill(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    signal_name = request.query.get("signal") or "SIGKILL"
+    await b.run(m.kill, c.id, signal_name)
+    publish(b, c, "kill", signal=signal_name)
+    return web.Response(status=204)
+
+
+class ClientGone(Exception):
+    """The client that was waiting has left: stop polling for it."""
+
+
+def _gone(request: web.Request) -> bool:
+    return request.transport is None or request.transport.is_closing()
+
+
+async def wait_for(b: Backend, c: Container, condition: str,
+                   request: web.Request | None = None) -> int:
+    """Docker's wait conditions, polled from the loop (no thread per waiting client)."""
+    m = manager(b)
+    finished = c.state.finished_at
+    last = c
+    while True:
+        if request is not None and _gone(request):
+            raise ClientGone()
+        latest = await b.run(_reload, m, c.id)
+        if latest is None:  # removed (AutoRemove): the code it died with is remembered
+            exits = b.extra.get("exits")
+            code = exits.last_exit_code(c.id) if exits is not None else None
+            return last.state.exit_code if code is None else int(code)
+        last = latest
+        status = latest.state.status
+        if condition == "not-running" and status in ("created", "exited"):
+            return latest.state.exit_code
+        if (condition == "next-exit" and latest.state.finished_at != finished
+                and status not in ("running", "starting")):
+            return latest.state.exit_code
+        await asyncio.sleep(POLL)
+
+
+async def wait(request: web.Request) -> web.StreamResponse:
+    """The headers go out at once (clients send ``wait`` before ``start`` and read the
+    answer later, as ``docker run`` does); the body when the condition holds."""
+    b = backend(request)
+    condition = request.query.get("condition") or "not-running"
+    if condition not in ("not-running", "next-exit", "removed"):
+        raise InvalidParameter(f'invalid condition "{condition}": use not-running, '
+                               "next-exit or removed")
+    c = await _get(b, path_ref(request))
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    try:
+        if condition == "removed":
+            code = await wait_for(b, c, "next-exit" if c.state.status in (
+                "running", "starting", "restarting", "created") else "not-running", request)
+            while await b.run(_reload, manager(b), c.id) is not None:
+                if _gone(request):
+                    raise ClientGone()
+                await asyncio.sleep(POLL)
+        else:
+            code = await wait_for(b, c, condition, request)
+    except ClientGone:
+        return response
+    with contextlib.suppress(ConnectionError):
+        await response.write(f'{{"StatusCode":{code},"Error":null}}\n'.encode())
+        await response.write_eof()
+    return response
+
+
+async def rename(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    name = request.query.get("name", "")
+    if not name:
+        raise InvalidParameter("Neither old nor new names may be empty")
+    c = await _get(b, path_ref(request))
+    renamed = await b.run(manager(b).rename, c.id, name)
+    publish(b, renamed, "rename", oldName="/" + c.name)
+    return web.Response(status=204)
+
+
+async def remove(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    if query_bool(request, "link"):
+        raise NotImplementedKind("removing links is not supported")
+    c = await _get(b, path_ref(request))
+    force = query_bool(request, "force")
+    if force and c.state.running:
+        publish(b, c, "kill", signal="9")
+    await b.run(manager(b).remove, c.id, force=force, volumes=query_bool(request, "v"))
+    b.execs.forget_container(c.id)
+    publish(b, c, "destroy")
+    return web.Response(status=204)
+
+
+async def prune(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    parse_filters(request.query.get("filters"), ("label", "label!", "until"))
+    deleted = []
+    for c in await b.run(m.containers):
+        if c.state.status in ("created", "exited"):
+            with contextlib.suppress(DockyardError):
+                await b.run(m.remove, c.id)
+                publish(b, c, "destroy")
+                deleted.append(c.id)
+    return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": 0})
+
+
+async def pause(request: web.Request) -> web.StreamResponse:
+    raise NotImplementedKind("pause and unpause are not supported by this daemon")
+
+
+async def no_op(request: web.Request) -> web.StreamResponse:
+    """``resize``: no container has a terminal here, so there is nothing to resize."""
+    b = backend(request)
+    if "/exec/" in request.path:
+        b.execs.get(request.match_info["id"])
+    else:
+        await _get(b, path_ref(request))
+    return web.Response(status=200)
+
+
+# --------------------------------------------------------------------- top & logs
+
+
+def _proc_row(pid: int, cmd: str) -> list[str]:
+    uid, ppid = "?", "?"
+    with contextlib.suppress(OSError), open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("Uid:"):
+                uid = line.split()[1]
+            elif line.startswith("PPid:"):
+                ppid = line.split()[1]
+    return [uid, str(pid), ppid, cmd]
+
+
+async def top(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    rows = await b.run(manager(b).top, path_ref(request))
+    return json_response({"Titles": ["UID", "PID", "PPID", "CMD"],
+                          "Processes": [_proc_row(pid, cmd) for pid, cmd in rows]})
+
+
+def _since(value: str | None) -> str | None:
+    """A Unix time (``1700000000.5``) as the log's RFC 3339 form, which sorts as text."""
+    if not value or value == "0":
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        raise InvalidParameter(f'invalid value "{value}" for query parameter "since"') from None
+    moment = datetime.fromtimestamp(int(seconds), UTC)
+    nanos = round((seconds - int(seconds)) * 1e9)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{nanos:09d}Z"
+
+
+def _tail(value: str | None) -> int | None:
+    if value is None or value in ("", "all"):
+        return None
+    try:
+        return max(int(value), 0)
+    except ValueError:
+        raise InvalidParameter(f'invalid value "{value}" for query parameter "tail"') from None
+
+
+def _frames(records: list[logfile.LogRecord], timestamps: bool, tty: bool = False) -> bytes:
+    out = []
+    for r in records:
+        data = r.format(timestamps=timestamps).encode()
+        out.append(data if tty else frame(STDERR if r.stream == "stderr" else STDOUT, data))
+    return b"".join(out)
+
+
+def _read_fd(fd: int, offset: int) -> tuple[list[logfile.LogRecord], int]:
+    """Whole log records from ``offset`` of an open log file, and the next offset."""
+    data = b""
+    while chunk := os.pread(fd, 1 << 16, offset + len(data)):
+        data += chunk
+    end = data.rfind(b"\n") + 1
+    records = [r for raw in data[:end].decode(errors="replace").splitlines()
+               if (r := logfile.parse_line(raw)) is not None]
+    return records, offset + end
+
+
+def _log_path(m: ContainerManager, container_id: str) -> str:
+    return os.path.join(m.container_dir(container_id), "json.log")
+
+
+async def logs(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    m = manager(b)
+    stdout, stderr = query_bool(request, "stdout"), query_bool(request, "stderr")
+    if not (stdout or stderr):
+        raise InvalidParameter("Bad parameters: you must choose at least one stream")
+    follow, timestamps = query_bool(request, "follow"), query_bool(request, "timestamps")
+    since, tail = _since(request.query.get("since")), _tail(request.query.get("tail"))
+    c = await _get(b, path_ref(request))
+    path = _log_path(m, c.id)
+    records, offset = await b.run(logfile.read_records, path)
+    chosen = list(logfile.select(records, stdout=stdout, stderr=stderr, since=since,
+                                 tail=tail))
+    response = web.StreamResponse(headers={"Content-Type": MULTIPLEXED})
+    await response.prepare(request)
+    try:
+        await response.write(_frames(chosen, timestamps))
+        while follow and not (request.transport is None or request.transport.is_closing()):
+            latest = await b.run(_reload, m, c.id)
+            done = latest is None or latest.state.status not in ("running", "starting",
+                                                                 "restarting")
+            records, offset = await b.run(logfile.read_records, path, offset)
+            await response.write(_frames(list(logfile.select(
+                records, stdout=stdout, stderr=stderr)), timestamps))
+            if done:
+                break
+            await asyncio.sleep(POLL * 2)
+        await response.write_eof()
+    except ConnectionError:
+        pass
+    return response
+
+
+async def attach(request: web.Request) -> web.StreamResponse:
+    """Enough for ``docker run`` without ``-d``: the container's output from now on (and
+    its past output with ``logs=1``), until it has run and stopped. No stdin."""
+    b = backend(request)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    if c.state.status == "exited" and not query_bool(request, "logs"):
+        raise Conflict("You cannot attach to a stopped container, start it first")
+    stdout = query_bool(request, "stdout")
+    stderr = query_bool(request, "stderr")
+    # Hold the log open from now on: with AutoRemove the container's directory may be
+    # gone before the last look, and an open file keeps what was written readable.
+    fd = await b.run(os.open, _log_path(m, c.id), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
+                     0o640)
+    offset = 0 if query_bool(request, "logs") else os.fstat(fd).st_size
+    finished, error = c.state.finished_at, c.state.error
+    started = c.state.running
+    stream = await hijack(request)
+    try:
+        while not stream.gone:
+            latest = await b.run(_reload, m, c.id)
+            if latest is not None and latest.state.status in ("running", "starting"):
+                started = True
+            # Done once it has run and stopped, or a start failed (a new State.Error).
+            done = latest is None or (
+                latest.state.status in ("exited", "created")
+                and (started or latest.state.finished_at != finished
+                     or latest.state.error != error))
+            records, offset = await b.run(_read_fd, fd, offset)
+            await stream.write(_frames(list(logfile.select(records, stdout=stdout,
+                                                           stderr=stderr)), False))
+            if done or not query_bool(request, "stream", True):
+                break
+            await asyncio.sleep(POLL)
+    finally:
+        os.close(fd)
+        await stream.close()
+    return stream.response
+
+
+# --------------------------------------------------------------------------- exec
+
+
+async def exec_create(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    body = await _body(request, required=True)
+    cmd = get_str_list(body, "Cmd")
+    if not cmd:
+        raise InvalidParameter("No exec command specified")
+    c = await _get(b, path_ref(request))
+    if not c.state.running:
+        raise Conflict(f"container {c.id} is not running")
+    workdir = get_str(body, "WorkingDir") or None
+    if workdir is not None and not workdir.startswith("/"):
+        raise InvalidParameter(f'invalid working directory "{workdir}": must be absolute')
+    config = b.execs.add(ExecConfig(
+        id="", container_id=c.id, cmd=tuple(cmd), env=tuple(get_str_list(body, "Env")),
+        workdir=workdir, user=get_str(body, "User") or None, tty=get_bool(body, "Tty"),
+        attach_stdout=get_bool(body, "AttachStdout", default=True),
+        attach_stderr=get_bool(body, "AttachStderr", default=True)))
+    publish(b, c, "exec_create: " + " ".join(cmd), execID=config.id)
+    return json_response({"Id": config.id}, 201)
+
+
+async def _run_exec(b: Backend, config: ExecConfig) -> tuple[int, bytes, bytes]:
+    m = manager(b)
+    try:
+        result = await b.run(m.exec, config.container_id, config.cmd, env=config.env,
+                             workdir=config.workdir, user=config.user)
+    except DockyardError as err:
+        b.execs.finish(config.id, 126)
+        return 126, b"", (err.message + "\n").encode()
+    b.execs.finish(config.id, result.exit_code)
+    return result.exit_code, result.stdout, result.stderr
+
+
+async def exec_start(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    body = await _body(request)
+    config = b.execs.get(request.match_info["id"])
+    c = await _get(b, config.container_id)
+    if not c.state.running:
+        raise Conflict(f"container {c.id} is not running")
+    config = b.execs.begin(config.id)
+    publish(b, c, "exec_start: " + " ".join(config.cmd), execID=config.id)
+    if get_bool(body, "Detach"):
+        task = asyncio.get_running_loop().create_task(_run_exec(b, config))
+        b.extra.setdefault("exec_tasks", set()).add(task)
+        task.add_done_callback(b.extra["exec_tasks"].discard)
+        return web.Response(status=200)
+    tty = get_bool(body, "Tty") or config.tty
+    stream = await hijack(request, tty=tty)
+    try:
+        _, out, err = await _run_exec(b, config)
+        if not config.attach_stdout:
+            out = b""
+        if not config.attach_stderr:
+            err = b""
+        await stream.write(out + err if tty else frame(STDOUT, out) + frame(STDERR, err))
+    finally:
+        await stream.close()
+    return stream.response
+
+
+async def exec_inspect(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    return json_response(b.execs.get(request.match_info["id"]).to_doc())
 
 
 ROUTES = [
     ("GET", "/containers/json", list_containers),
+    ("POST", "/containers/create", create),
+    ("POST", "/containers/prune", prune),
     ("GET", "/containers/{id}/json", inspect_container),
-    ("POST", "/containers/create", not_yet),
-    ("POST", "/containers/{id}/{action}", not_yet),
-    ("DELETE", "/containers/{id}", not_yet),
-    ("GET", "/containers/{id}/{action}", not_yet),
-    ("POST", "/exec/{id}/{action}", not_yet),
-    ("GET", "/exec/{id}/json", not_yet),
+    ("GET", "/containers/{id}/top", top),
+    ("GET", "/containers/{id}/logs", logs),
+    ("POST", "/containers/{id}/start", start),
+    ("POST", "/containers/{id}/stop", stop),
+    ("POST", "/containers/{id}/restart", restart),
+    ("POST", "/containers/{id}/kill", kill),
+    ("POST", "/containers/{id}/wait", wait),
+    ("POST", "/containers/{id}/rename", rename),
+    ("POST", "/containers/{id}/resize", no_op),
+    ("POST", "/containers/{id}/attach", attach),
+    ("POST", "/containers/{id}/pause", pause),
+    ("POST", "/containers/{id}/unpause", pause),
+    ("POST", "/containers/{id}/exec", exec_create),
+    ("DELETE", "/containers/{id}", remove),
+    ("POST", "/exec/{id}/start", exec_start),
+    ("POST", "/exec/{id}/resize", no_op),
+    ("GET", "/exec/{id}/json", exec_inspect),
 ]

@@ -149,9 +149,12 @@ def _ref_matches(pattern: str, tag: str) -> bool:
 
 def _container_counter(b: Any) -> Any:
     manager = b.containers
-    if manager is None or not hasattr(manager, "count_using_image"):
+    if manager is None:
         return None
-    return manager.count_using_image
+
+    def count(image_id: str) -> int:
+        return sum(1 for c in manager.containers() if c.image_id == image_id)
+    return count
 
 
 async def inspect_image(request: web.Request) -> web.StreamResponse:
@@ -176,7 +179,7 @@ async def tag_image(request: web.Request) -> web.StreamResponse:
 async def remove_image(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     name = request.match_info["name"]
-    in_use = getattr(b.containers, "container_using_image", None)
+    in_use = b.containers.image_user if b.containers is not None else None
     result = await b.run(b.images.remove, name, force=query_bool(request, "force"),
                          in_use=in_use)
     for entry in result:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 from aiohttp import web
 
@@ -80,6 +81,11 @@ async def connect(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     network = _find(b, path_ref(request))
     req = parse_connect(await _body(request))
+    container = await _container(b, req.container)
+    if container is not None:
+        await b.run(_manager(b).connect, container, network.id, aliases=req.aliases,
+                    ipv4=req.ipv4, ipv6=req.ipv6)
+        return web.Response(status=200)
     sandbox = b.sandbox_for_container(req.container)
     await b.run(b.engine.connect, network.id, sandbox.id, aliases=req.aliases, ipv4=req.ipv4,
                 ipv6=req.ipv6, links=req.links, gw_priority=req.gw_priority)
@@ -89,10 +95,29 @@ async def connect(request: web.Request) -> web.StreamResponse:
 async def disconnect(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     network = _find(b, path_ref(request))
-    container, force = parse_disconnect(await _body(request))
-    sandbox = b.sandbox_for_container(container)
+    ref, force = parse_disconnect(await _body(request))
+    container = await _container(b, ref)
+    if container is not None:
+        await b.run(_manager(b).disconnect, container, network.id, force=force)
+        return web.Response(status=200)
+    sandbox = b.sandbox_for_container(ref)
     await b.run(b.engine.disconnect, network.id, sandbox.id, force=force)
     return web.Response(status=200)
+
+
+def _manager(b: Backend) -> Any:
+    return b.containers
+
+
+async def _container(b: Backend, ref: str) -> str | None:
+    """The id of the container ``ref`` names; None when no container does (a bare
+    sandbox made through the engine then stands for one)."""
+    if b.containers is None:
+        return None
+    try:
+        return str((await b.run(b.containers.get, ref)).id)
+    except NotFound:
+        return None
 
 
 async def prune(request: web.Request) -> web.StreamResponse:

@@ -143,10 +143,10 @@ async def info(request: web.Request) -> web.StreamResponse:
 
 def _container_counts(b: Any) -> tuple[int, int]:
     manager = b.containers
-    if manager is None or not hasattr(manager, "counts"):
+    if manager is None:
         return 0, 0
-    total, running = manager.counts()
-    return int(total), int(running)
+    every = manager.containers()
+    return len(every), sum(1 for c in every if c.state.status == "running")
 
 
 def _daemon_id(root: str) -> str:

@@ -19,14 +19,30 @@ Options:
                       unix:///run/dockyard/dockyard.sock)
   -v, --version       Print version information and quit
 
+Common Commands:
+  run         Create and run a new container from an image
+  exec        Execute a command in a running container
+  ps          List containers
+
 Commands:
+  create      Create a new container
   daemon      Run the daemon
   demo        Build two networks and four sandboxes, and show who reaches whom
-  compose     Compose projects (config, plan)
+  compose     Compose projects (up, down, ps, logs, exec, run, plan, config, …)
   images      List images
   import      Import the contents from a tarball to create a filesystem image
   info        Display system-wide information
   inspect     Return low-level information on Docker objects
+  kill        Kill one or more running containers
+  logs        Fetch the logs of a container
+  port        List port mappings or a specific mapping for the container
+  rename      Rename a container
+  restart     Restart one or more containers
+  rm          Remove one or more containers
+  start       Start one or more stopped containers
+  stop        Stop one or more running containers
+  top         Display the running processes of a container
+  wait        Block until one or more containers stop, then print their exit codes
   load        Load an image from a tar archive or STDIN
   rmi         Remove one or more images
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
@@ -34,7 +50,9 @@ Commands:
 
 Management Commands:
   image       Manage images
+  container   Manage containers
   network     Manage networks
+  volume      Manage volumes
 """
 
 
@@ -87,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError as err:
             print(f"dockyard compose is not available in this build: {err}", file=sys.stderr)
             return 1
-        return int(compose_main(rest))
+        return int(compose_main(rest, host=host))
     return _api_command(host, verb, rest)
 
 
@@ -117,6 +135,12 @@ def _api_command(host: str | None, verb: str, rest: list[str]) -> int:
         return 0
 
 
+CONTAINER_VERBS = {"run": "run", "create": "create", "start": "start", "stop": "stop",
+                   "restart": "restart", "kill": "kill", "rm": "rm", "ps": "ps",
+                   "logs": "logs", "exec": "exec_", "port": "port", "top": "top",
+                   "rename": "rename", "wait": "wait"}
+
+
 def _resolve(verb: str):  # type: ignore[no-untyped-def]
     if verb == "network":
         from dockyard.cli import network
@@ -136,6 +160,24 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
             "import": image.import_,
             "load": image.load,
         }[verb]
+    if verb == "volume":
+        from dockyard.cli import volume
+
+        return volume.main
+    if verb in CONTAINER_VERBS:
+        from dockyard.cli import container
+
+        return getattr(container, CONTAINER_VERBS[verb])
+    if verb == "container":
+        from dockyard.cli import container
+
+        def container_main(ctx, args):  # type: ignore[no-untyped-def]
+            names = {**CONTAINER_VERBS, "ls": "ps", "list": "ps", "remove": "rm"}
+            if not args or args[0] not in names:
+                print("\nUsage:  dockyard container COMMAND\n\nManage containers\n")
+                return 0 if not args else 1
+            return getattr(container, names[args[0]])(ctx, args[1:])
+        return container_main
     if verb in ("info", "version", "inspect"):
         from dockyard.cli import system
 

@@ -215,3 +215,100 @@ def _error_message(response: Response) -> str:
     if isinstance(doc, dict) and isinstance(doc.get("message"), str):
         return str(doc["message"])
     return body.decode(errors="replace").strip()
+
+
+class Hijacked:
+    """A connection the daemon took over (``attach``, ``exec start``): Docker's
+    multiplexed frames follow the headers until the daemon closes it."""
+
+    def __init__(self, sock: _socket.socket, leftover: bytes, tty: bool) -> None:
+        self._sock = sock
+        self._buf = leftover
+        self.tty = tty
+
+    def _fill(self) -> bool:
+        data = self._sock.recv(65536)
+        self._buf += data
+        return bool(data)
+
+    def frames(self) -> Iterator[tuple[int, bytes]]:
+        """(stream, data) pairs: 1 stdout, 2 stderr; a tty stream is all stdout."""
+        try:
+            while True:
+                if self.tty:
+                    if self._buf:
+                        data, self._buf = self._buf, b""
+                        yield 1, data
+                    if not self._fill():
+                        return
+                    continue
+                while len(self._buf) < 8:
+                    if not self._fill():
+                        return
+                stream = self._buf[0]
+                size = int.from_bytes(self._buf[4:8], "big")
+                while len(self._buf) < 8 + size:
+                    if not self._fill():
+                        return
+                data, self._buf = self._buf[8:8 + size], self._buf[8 + size:]
+                yield stream, data
+        finally:
+            self._sock.close()
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+def hijack(client: Client, path: str, *, query: Query | None = None,
+           json_body: Any = None) -> Hijacked:
+    """POST with ``Upgrade: tcp``, as the docker CLI attaches; errors raise APIError."""
+    body = json.dumps(json_body if json_body is not None else {}).encode()
+    head = [f"POST {client.url(path, query)} HTTP/1.1", "Host: dockyard",
+            "User-Agent: dockyard-cli", "Connection: Upgrade", "Upgrade: tcp",
+            "Content-Type: application/json", f"Content-Length: {len(body)}"]
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    try:
+        sock.connect(client.path)
+    except OSError as err:
+        sock.close()
+        raise ConnectError(
+            f"Cannot connect to the Dockyard daemon at {client.host}. Is the daemon "
+            f"running? ({err.strerror or err})") from None
+    try:
+        sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        reader = _Reader(sock)
+        status = int(reader.line().decode("latin-1").split(" ", 2)[1])
+        headers: dict[str, str] = {}
+        while line := reader.line():
+            key, _, value = line.decode("latin-1").partition(":")
+            headers[key.strip().lower()] = value.strip()
+    except BaseException:
+        sock.close()
+        raise
+    if status >= 400:
+        raise APIError(status, _error_message(Response(status, headers, reader)))
+    tty = headers.get("content-type", "") == "application/vnd.docker.raw-stream"
+    if status != 101:
+        # A daemon that did not upgrade sends an ordinary body: read it as frames.
+        return _Buffered(Response(status, headers, reader).body, tty)
+    return Hijacked(sock, reader._buf, tty)
+
+
+class _Buffered(Hijacked):
+    def __init__(self, data: bytes, tty: bool) -> None:
+        self._data = data
+        self.tty = tty
+
+    def frames(self) -> Iterator[tuple[int, bytes]]:
+        data = self._data
+        if self.tty:
+            if data:
+                yield 1, data
+            return
+        while len(data) >= 8:
+            size = int.from_bytes(data[4:8], "big")
+            yield data[0], data[8:8 + size]
+            data = data[8 + size:]
+
+    def close(self) -> None:
+        return None

@@ -101,9 +101,12 @@ async def serve(config: DaemonConfig) -> int:
     from dockyard.api.app import make_app
     from dockyard.api.backend import Backend
     from dockyard.api.events import EngineEvents, EventBus
+    from dockyard.daemon.dns import start_embedded_dns
+    from dockyard.daemon.runtime import open_runtime
     from dockyard.engine import Engine, EngineConfig
     from dockyard.images import ImageStore
     from dockyard.kernel.linux import LinuxKernel
+    from dockyard.runtime import ContainerManager
     from dockyard.store import SqliteStore
 
     started = time.time()
@@ -115,6 +118,8 @@ async def serve(config: DaemonConfig) -> int:
     engine = Engine(EngineConfig(root=config.root, exec_root=config.exec_root,
                                  host_resolv_conf=config.resolv_conf), store, LinuxKernel())
     loop = asyncio.get_running_loop()
+    resolver = None
+    runtime: ContainerManager | None = None
     try:
         await asyncio.to_thread(engine.open)
         images = ImageStore(config.root, store)
@@ -123,8 +128,8 @@ async def serve(config: DaemonConfig) -> int:
         engine.subscribe(EngineEvents(bus, engine.state()))
         backend = Backend(engine=engine, images=images, events=bus, root=config.root,
                           exec_root=config.exec_root, started=started, dns_servers=config.dns)
-        _attach_runtime(backend)
-        # Hook for the embedded resolver (issue #5): engine.subscribe feeds its records.
+        runtime = await asyncio.to_thread(open_runtime, backend)
+        resolver = await start_embedded_dns(engine, config.dns, config.resolv_conf)
         runner = web.AppRunner(make_app(backend), access_log=None, handle_signals=False)
         await runner.setup()
         old_umask = os.umask(0o117)  # the socket is born 0660: never briefly world-writable
@@ -149,18 +154,10 @@ async def serve(config: DaemonConfig) -> int:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(config.pid_file)
     finally:
+        if resolver is not None:
+            await resolver.close()
+        if runtime is not None:
+            runtime.close()  # containers keep running (live restore)
         engine.close()
         os.close(lock_fd)
     return 0
-
-
-def _attach_runtime(backend: object) -> None:
-    """Wire the container manager in once ``dockyard.runtime`` provides one."""
-    try:
-        from dockyard import runtime
-    except ImportError:
-        return
-    manager_cls = getattr(runtime, "ContainerManager", None)
-    if manager_cls is None:
-        return
-    log.info("container runtime found but not wired into the API yet")

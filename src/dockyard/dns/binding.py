@@ -13,6 +13,7 @@ name is resolvable the moment ``connect`` returns and gone the moment ``disconne
 from __future__ import annotations
 
 import asyncio
+import logging
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ from dockyard.dns.server import DnsServer
 from dockyard.engine.state import State
 from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
 from dockyard.model.sandbox import MODE_PRIVATE
+
+log = logging.getLogger("dockyard.dns")
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,29 @@ class DnsBinding:
         self.loop = loop
         self._lock = threading.Lock()
         self._served: dict[str, str] = {}
+        self._detached = False
 
     def on_change(self, _event: str, _object_id: str, state: State) -> None:
-        """An engine listener: call it with every committed state."""
-        self.apply(dns_view(state))
+        """An engine listener: call it with every committed state.
+
+        It never raises: the change is already committed, and a resolver that cannot be
+        opened must not turn the caller's successful request into an error. Whatever
+        failed is retried on the next change.
+        """
+        try:
+            self.apply(dns_view(state))
+        except Exception:
+            log.exception("dns: applying the engine's state failed")
+
+    def detach(self) -> None:
+        """Ignore every later change (the server is closing or closed)."""
+        with self._lock:
+            self._detached = True
 
     def apply(self, view: DnsView) -> None:
         with self._lock:
+            if self._detached:
+                return
             self.server.set_records(view.records)
             for sandbox_id in set(self.server.sandboxes) - set(view.resolvers):
                 self.server.set_upstreams(sandbox_id, None)
@@ -100,13 +119,24 @@ class DnsBinding:
             future.result(timeout=10)
 
     async def _sync(self, wanted: Mapping[str, str]) -> None:
+        """Open and close resolvers to match ``wanted``; one sandbox's failure (its
+        namespace just vanished, say) does not keep the others from being served."""
         for sandbox_id in [s for s in self._served if wanted.get(s) != self._served[s]]:
-            await self.server.remove_sandbox(sandbox_id)
             del self._served[sandbox_id]
+            try:
+                await self.server.remove_sandbox(sandbox_id)
+            except Exception:
+                log.exception("dns: closing the resolver of sandbox %s", sandbox_id[:12])
         for sandbox_id, netns in wanted.items():
-            if sandbox_id not in self._served:
+            if sandbox_id in self._served:
+                continue
+            try:
                 await self.server.add_sandbox(sandbox_id, netns)
-                self._served[sandbox_id] = netns
+            except Exception:
+                log.exception("dns: opening a resolver for sandbox %s in %s",
+                              sandbox_id[:12], netns)
+                continue
+            self._served[sandbox_id] = netns
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

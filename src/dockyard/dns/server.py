@@ -35,7 +35,7 @@ from dockyard.dns.wire import (
     respond,
     truncate_reply,
 )
-from dockyard.errors import Conflict, NotFound
+from dockyard.errors import Conflict, KernelError, NotFound
 from dockyard.kernel.netns_socket import open_socket_in_netns
 
 log = logging.getLogger("dockyard.dns")
@@ -53,6 +53,7 @@ _TCP_IDLE = 10.0
 @dataclass(eq=False)
 class _Sandbox:
     sandbox_id: str
+    netns: str
     udp: socket.socket
     tcp_server: asyncio.Server
     inflight: int = 0
@@ -94,7 +95,8 @@ class DnsServer:
         self._default = tuple(parse_upstream(s) for s in servers)
 
     def set_upstreams(self, sandbox_id: str, servers: Iterable[str] | None) -> None:
-        """Per-sandbox servers (``--dns``); None returns the sandbox to the defaults."""
+        """Per-sandbox servers (``--dns``), asked from the sandbox's own namespace; None
+        returns the sandbox to the defaults (asked from this process's namespace)."""
         if servers is None:
             self._upstreams.pop(sandbox_id, None)
         else:
@@ -136,7 +138,7 @@ class DnsServer:
             udp.close()
             tcp.close()
             raise
-        state = _Sandbox(sandbox_id, udp, server)
+        state = _Sandbox(sandbox_id, netns_path, udp, server)
         self._sandboxes[sandbox_id] = state
         self._pump.add(state, udp)
         log.debug("dns: serving sandbox %s in %s", sandbox_id, netns_path)
@@ -236,10 +238,14 @@ class DnsServer:
         if info is None:
             return error_reply(query, RCODE_SERVFAIL)
         last: bytes | None = None
-        for upstream in self.upstreams_for(sandbox_id):
+        own = self._upstreams.get(sandbox_id)
+        state = self._sandboxes.get(sandbox_id)
+        netns = state.netns if own is not None and state is not None else None
+        for upstream in own if own is not None else self._default:
             try:
-                reply = await exchange(upstream, query, info, tcp, self._timeout)
-            except (OSError, TimeoutError, BadReply, asyncio.IncompleteReadError) as exc:
+                reply = await exchange(upstream, query, info, tcp, self._timeout, netns)
+            except (OSError, TimeoutError, BadReply, asyncio.IncompleteReadError,
+                    KernelError) as exc:
                 log.debug("dns: upstream %s failed: %r", upstream, exc)
                 continue
             if rcode_of(reply) in (RCODE_SERVFAIL, RCODE_REFUSED):

@@ -1,10 +1,12 @@
 """Asking upstream DNS servers: UDP first, TCP when the answer is truncated.
 
-Queries are sent from the calling thread's namespace — the daemon's (host) namespace —
-which is how a loopback resolver in the host's resolv.conf (127.0.0.53, a stub on
-127.0.0.1) is reachable, as in Docker. Each query uses its own connected socket, so a
-reply can only come from the server asked, and is checked for the query's id and
-question before it is believed.
+The host's resolvers are asked from the calling thread's namespace — the daemon's (host)
+namespace — which is how a loopback resolver in the host's resolv.conf (127.0.0.53, a
+stub on 127.0.0.1) is reachable, as in Docker. A container's own ``--dns`` servers are
+asked from the container's namespace (``netns``), as Docker does: its routes, its
+firewall, and its 127.0.0.1. Each query uses its own connected socket, so a reply can
+only come from the server asked, and is checked for the query's id and question before
+it is believed.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 
 from dockyard.dns.wire import QueryInfo, is_truncated, reply_matches
 from dockyard.errors import InvalidParameter
+from dockyard.kernel.netns_socket import open_socket_in_netns
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,21 +64,38 @@ class BadReply(Exception):
 
 
 async def exchange(
-    upstream: Upstream, query: bytes, info: QueryInfo, tcp: bool, timeout: float
+    upstream: Upstream,
+    query: bytes,
+    info: QueryInfo,
+    tcp: bool,
+    timeout: float,
+    netns: str | None = None,
 ) -> bytes:
-    """One query to one server: UDP (retried over TCP if truncated) or TCP directly."""
+    """One query to one server: UDP (retried over TCP if truncated) or TCP directly,
+    from ``netns`` when given (else from this thread's namespace)."""
     if not tcp:
-        reply = await _exchange_udp(upstream, query, info, timeout)
+        reply = await _exchange_udp(upstream, query, info, timeout, netns)
         if not is_truncated(reply):
             return reply
-    return await asyncio.wait_for(_exchange_tcp(upstream, query, info), timeout)
+    return await asyncio.wait_for(_exchange_tcp(upstream, query, info, netns), timeout)
 
 
-async def _exchange_udp(upstream: Upstream, query: bytes, info: QueryInfo, timeout: float) -> bytes:
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(upstream.family, socket.SOCK_DGRAM)
-    try:
+async def _socket(upstream: Upstream, kind: socket.SocketKind, netns: str | None
+                  ) -> socket.socket:
+    if netns is None:
+        sock = socket.socket(upstream.family, kind)
         sock.setblocking(False)
+        return sock
+    anywhere = "0.0.0.0" if upstream.family == socket.AF_INET else "::"
+    return await asyncio.to_thread(open_socket_in_netns, netns, upstream.family, kind,
+                                   (anywhere, 0))
+
+
+async def _exchange_udp(upstream: Upstream, query: bytes, info: QueryInfo, timeout: float,
+                        netns: str | None) -> bytes:
+    loop = asyncio.get_running_loop()
+    sock = await _socket(upstream, socket.SOCK_DGRAM, netns)
+    try:
         sock.connect(upstream.sockaddr)
         await loop.sock_sendall(sock, query)
         async with asyncio.timeout(timeout):
@@ -88,8 +108,15 @@ async def _exchange_udp(upstream: Upstream, query: bytes, info: QueryInfo, timeo
         sock.close()
 
 
-async def _exchange_tcp(upstream: Upstream, query: bytes, info: QueryInfo) -> bytes:
-    reader, writer = await asyncio.open_connection(*upstream.sockaddr)
+async def _exchange_tcp(upstream: Upstream, query: bytes, info: QueryInfo,
+                        netns: str | None) -> bytes:
+    sock = await _socket(upstream, socket.SOCK_STREAM, netns)
+    try:
+        await asyncio.get_running_loop().sock_connect(sock, upstream.sockaddr)
+        reader, writer = await asyncio.open_connection(sock=sock)
+    except BaseException:
+        sock.close()
+        raise
     try:
         writer.write(len(query).to_bytes(2, "big") + query)
         await writer.drain()

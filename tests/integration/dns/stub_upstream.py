@@ -2,7 +2,9 @@
 
 It answers ``ext.example`` A, NXDOMAIN for ``missing.example``, SERVFAIL for
 ``fail.example``, REFUSED for ``refused.example`` and a TXT answer for
-``big.example`` too large for UDP (truncated there, whole over TCP). It counts queries.
+``big.example`` too large for UDP (truncated there, whole over TCP). It counts queries
+(``tcp_queries`` those that came over TCP). By default it takes a free port on
+127.0.0.1; a test playing a host's own resolver gives it port 53 in that host's namespace.
 """
 
 from __future__ import annotations
@@ -44,9 +46,11 @@ def answer(wire: bytes, tcp: bool) -> bytes:
 
 
 class StubUpstream:
-    def __init__(self) -> None:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.queries = 0
-        self.port = 0
+        self.tcp_queries = 0
+        self.host = host
+        self.port = port
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
 
@@ -64,10 +68,11 @@ class StubUpstream:
 
         # One port number for both protocols, as a real server has.
         tcp_sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        tcp_sock.bind(("127.0.0.1", 0))
+        tcp_sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        tcp_sock.bind((self.host, self.port))
         self.port = tcp_sock.getsockname()[1]
         transport, _ = await loop.create_datagram_endpoint(
-            Proto, local_addr=("127.0.0.1", self.port)
+            Proto, local_addr=(self.host, self.port)
         )
         self._udp = transport
 
@@ -76,6 +81,7 @@ class StubUpstream:
                 while True:
                     length = int.from_bytes(await reader.readexactly(2), "big")
                     stub.queries += 1
+                    stub.tcp_queries += 1
                     reply = answer(await reader.readexactly(length), tcp=True)
                     writer.write(len(reply).to_bytes(2, "big") + reply)
                     await writer.drain()
@@ -85,7 +91,7 @@ class StubUpstream:
 
     @property
     def address(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     async def stop(self) -> None:
         if self._udp is not None:

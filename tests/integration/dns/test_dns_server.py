@@ -168,14 +168,13 @@ def test_next_upstream_is_tried_when_one_is_dead(make_netns: Callable[[], str]) 
         closed_port = closed.getsockname()[1]
         closed.close()
         try:
-            server.set_upstreams(
-                "a",
+            server.set_default_upstreams(
                 [f"127.0.0.1:{silent.getsockname()[1]}", f"127.0.0.1:{closed_port}", stub.address],
             )
             started = time.monotonic()
             assert await short(ns["a"], "ext.example") == [EXT_ADDRESS]
             assert time.monotonic() - started < 2.5  # one 0.5 s timeout, then a fast refusal
-            server.set_upstreams("a", [f"127.0.0.1:{closed_port}"])
+            server.set_default_upstreams([f"127.0.0.1:{closed_port}"])
             assert await status(ns["a"], "ext.example") == "SERVFAIL"
         finally:
             silent.close()

@@ -96,11 +96,10 @@ def test_missing_file_exits_1() -> None:
     assert code == 1 and "/nonexistent/compose.yaml" in err
 
 
-def test_daemon_commands_say_they_need_the_daemon() -> None:
-    code, out, err = run("up", "-d", "--scale", "web=2")
+def test_unimplemented_commands_say_so() -> None:
+    code, out, err = run("pause")
     assert code == 1 and out == ""
-    assert "dockyard compose up: needs the Dockyard daemon" in err
-    assert "dockyard compose plan" in err
+    assert "not implemented by Dockyard" in err
 
 
 def test_usage_errors_exit_2() -> None:

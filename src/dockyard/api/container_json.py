@@ -1,0 +1,294 @@
+"""``POST /containers/create`` bodies into a :class:`ContainerSpec`, and the list view (pure).
+
+Docker's body is the container ``Config`` at the top level plus ``HostConfig`` and
+``NetworkingConfig``. Fields of the wrong JSON type are refused with a 400 naming the
+field (Go's decoder does the same); fields we have no support for are either ignored
+when they change nothing a program can see (``Init``: every container has an init
+here) or refused when ignoring them would silently lie (``Healthcheck``).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from dockyard.api.bodies import (
+    Body,
+    get_bool,
+    get_int,
+    get_list,
+    get_obj,
+    get_str,
+    get_str_list,
+    get_str_map,
+)
+from dockyard.api.filters import Filters, match_labels
+from dockyard.api.timeparse import parse_stored_time
+from dockyard.errors import InvalidParameter, NotImplementedKind
+from dockyard.runtime.container import ContainerSpec
+
+LIST_FILTERS = ("name", "id", "label", "status", "network", "ancestor", "exited", "before",
+                "since", "volume", "health", "is-task", "publish", "expose")
+STATUSES = ("created", "restarting", "running", "removing", "paused", "exited", "dead")
+
+
+@dataclass(frozen=True)
+class ExtraNetwork:
+    """An ``EndpointsConfig`` entry beyond the one ``NetworkMode`` names: connected right
+    after the create, as dockerd does for API ≥ 1.44."""
+
+    network: str
+    aliases: tuple[str, ...] = ()
+    ipv4: str | None = None
+    ipv6: str | None = None
+
+
+@dataclass(frozen=True)
+class CreateRequest:
+    spec: ContainerSpec
+    extra_networks: tuple[ExtraNetwork, ...] = field(default_factory=tuple)
+
+
+def _strslice(body: Body, key: str) -> tuple[str, ...] | None:
+    """Docker's ``StrSlice``: a list of strings, or one string as a one-element list."""
+    value = body.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return (value,)
+    return tuple(get_str_list(body, key))
+
+
+def _publish(bindings: Body) -> list[str]:
+    """``PortBindings`` back into ``-p`` values the runtime parses."""
+    out = []
+    for key, entries in bindings.items():
+        if entries is None:
+            entries = [{}]
+        if not isinstance(entries, list):
+            raise InvalidParameter(f'invalid JSON: field "HostConfig.PortBindings.{key}" must '
+                                   "be an array")
+        for entry in entries or [{}]:
+            if not isinstance(entry, dict):
+                raise InvalidParameter(f'invalid JSON: field "HostConfig.PortBindings.{key}" '
+                                       "must hold objects")
+            ip = get_str(entry, "HostIp", f"HostConfig.PortBindings.{key}.HostIp")
+            port = get_str(entry, "HostPort", f"HostConfig.PortBindings.{key}.HostPort")
+            if ":" in ip and not ip.startswith("["):
+                ip = f"[{ip}]"
+            out.append(f"{ip}:{port}:{key}")
+    return out
+
+
+def _mount(index: int, doc: Any) -> str:
+    """A ``HostConfig.Mounts`` entry as a ``--mount`` value."""
+    where = f"HostConfig.Mounts[{index}]"
+    if not isinstance(doc, dict):
+        raise InvalidParameter(f'invalid JSON: field "{where}" must be an object')
+    kind = get_str(doc, "Type", f"{where}.Type") or "volume"
+    target = get_str(doc, "Target", f"{where}.Target")
+    source = get_str(doc, "Source", f"{where}.Source")
+    for text in (kind, target, source):
+        if "," in text:
+            raise InvalidParameter(f'invalid mount {where}: "{text}" contains a comma')
+    parts = [f"type={kind}", f"target={target}"]
+    if source:
+        parts.append(f"source={source}")
+    if get_bool(doc, "ReadOnly", f"{where}.ReadOnly"):
+        parts.append("readonly")
+    return ",".join(parts)
+
+
+def _restart(host: Body) -> str:
+    policy = get_obj(host, "RestartPolicy", "HostConfig.RestartPolicy")
+    name = get_str(policy, "Name", "HostConfig.RestartPolicy.Name") or "no"
+    count = get_int(policy, "MaximumRetryCount", "HostConfig.RestartPolicy.MaximumRetryCount")
+    if name == "on-failure" and count:
+        return f"on-failure:{count}"
+    if count and name != "on-failure":
+        raise InvalidParameter(f'invalid restart policy "{name}": maximum retry count can only '
+                               "be used with on-failure")
+    return name
+
+
+def _link(text: str) -> str:
+    """The API's ``/db:/web/db`` form (and the CLI's ``db:db``) as ``db:db``."""
+    name, sep, alias = text.partition(":")
+    name = name.removeprefix("/")
+    alias = alias.rsplit("/", 1)[-1] if sep else name
+    return f"{name}:{alias}"
+
+
+def _endpoint(name: str, doc: Any) -> ExtraNetwork:
+    where = f"NetworkingConfig.EndpointsConfig.{name}"
+    if doc is None:
+        return ExtraNetwork(name)
+    if not isinstance(doc, dict):
+        raise InvalidParameter(f'invalid JSON: field "{where}" must be an object')
+    ipam = get_obj(doc, "IPAMConfig", f"{where}.IPAMConfig")
+    ipv4 = get_str(ipam, "IPv4Address", f"{where}.IPAMConfig.IPv4Address") or None
+    ipv6 = get_str(ipam, "IPv6Address", f"{where}.IPAMConfig.IPv6Address") or None
+    return ExtraNetwork(name, tuple(get_str_list(doc, "Aliases", f"{where}.Aliases")), ipv4,
+                        ipv6)
+
+
+def _check_healthcheck(body: Body) -> None:
+    check = get_obj(body, "Healthcheck")
+    test = get_str_list(check, "Test", "Healthcheck.Test")
+    if test and test[0] != "NONE":
+        raise NotImplementedKind("healthchecks are not supported by this daemon yet: create "
+                                 "the container without Healthcheck (or with Test [\"NONE\"])")
+
+
+def parse_create(body: Body, name: str | None) -> CreateRequest:
+    image = get_str(body, "Image")
+    if not image:
+        raise InvalidParameter("config cannot be empty in order to create a container: "
+                               "Image is required")
+    _check_healthcheck(body)
+    host = get_obj(body, "HostConfig")
+    networking = get_obj(body, "NetworkingConfig")
+    endpoints = get_obj(networking, "EndpointsConfig", "NetworkingConfig.EndpointsConfig")
+    given_mode = get_str(host, "NetworkMode", "HostConfig.NetworkMode")
+    mode = "bridge" if given_mode in ("", "default") else given_mode
+    configs = [_endpoint("bridge" if n == "default" else n, d) for n, d in endpoints.items()]
+    primary = next((e for e in configs if e.network == mode), None)
+    if primary is None and configs and not given_mode:
+        # No NetworkMode but an EndpointsConfig: that network is the container's own.
+        primary = configs[0]
+        mode = primary.network
+    extra = tuple(e for e in configs if e is not primary)
+    timeout_value = body.get("StopTimeout")
+    stop_timeout = None if timeout_value is None else get_int(body, "StopTimeout")
+    links = [_link(x) for x in get_str_list(host, "Links", "HostConfig.Links")]
+    mounts = [_mount(i, m) for i, m in enumerate(get_list(host, "Mounts", "HostConfig.Mounts"))]
+    spec = ContainerSpec(
+        image=image,
+        name=name or None,
+        cmd=_strslice(body, "Cmd"),
+        entrypoint=_strslice(body, "Entrypoint"),
+        env=tuple(get_str_list(body, "Env")),
+        workdir=get_str(body, "WorkingDir"),
+        user=get_str(body, "User"),
+        hostname=get_str(body, "Hostname"),
+        domainname=get_str(body, "Domainname"),
+        labels=get_str_map(body, "Labels"),
+        stop_signal=get_str(body, "StopSignal"),
+        stop_timeout=stop_timeout,
+        expose=tuple(get_obj(body, "ExposedPorts")),
+        network_mode=mode,
+        publish=tuple(_publish(get_obj(host, "PortBindings", "HostConfig.PortBindings"))),
+        publish_all=get_bool(host, "PublishAllPorts", "HostConfig.PublishAllPorts"),
+        binds=tuple(get_str_list(host, "Binds", "HostConfig.Binds")),
+        mounts=tuple(mounts),
+        restart=_restart(host),
+        auto_remove=get_bool(host, "AutoRemove", "HostConfig.AutoRemove"),
+        dns=tuple(get_str_list(host, "Dns", "HostConfig.Dns")),
+        dns_search=tuple(get_str_list(host, "DnsSearch", "HostConfig.DnsSearch")),
+        dns_options=tuple(get_str_list(host, "DnsOptions", "HostConfig.DnsOptions")),
+        extra_hosts=tuple(get_str_list(host, "ExtraHosts", "HostConfig.ExtraHosts")),
+        links=tuple(links),
+        aliases=primary.aliases if primary else (),
+        ipv4=primary.ipv4 if primary else None,
+        ipv6=primary.ipv6 if primary else None,
+    )
+    return CreateRequest(spec, extra)
+
+
+# ------------------------------------------------------------------------ list view
+
+
+def human_status(state: Mapping[str, Any], now: float | None = None) -> str:
+    """``Up 5 minutes``, ``Exited (0) 3 seconds ago``, ``Created``, as ``docker ps``."""
+    from dockyard.api.timeparse import parse_stored_time as parse
+
+    now = time.time() if now is None else now
+    status = state.get("Status", "")
+    if status == "running":
+        since = parse(state["StartedAt"]).timestamp()
+        return "Up " + _duration(now - since)
+    if status == "restarting":
+        finished = parse(state["FinishedAt"]).timestamp()
+        return f"Restarting ({state.get('ExitCode', 0)}) {_duration(now - finished)} ago"
+    if status == "exited":
+        finished = parse(state["FinishedAt"]).timestamp()
+        return f"Exited ({state.get('ExitCode', 0)}) {_duration(now - finished)} ago"
+    if status == "removing":
+        return "Removal In Progress"
+    return "Created"
+
+
+def _duration(seconds: float) -> str:
+    s = int(seconds)
+    if s < 1:
+        return "Less than a second"
+    if s == 1:
+        return "1 second"
+    if s < 60:
+        return f"{s} seconds"
+    minutes = s // 60
+    if minutes == 1:
+        return "About a minute"
+    if minutes < 60:
+        return f"{minutes} minutes"
+    hours = round(seconds / 3600)
+    if hours == 1:
+        return "About an hour"
+    if hours < 48:
+        return f"{hours} hours"
+    return f"{hours // 24} days"
+
+
+def list_view(item: Mapping[str, Any], inspected: Mapping[str, Any]) -> dict[str, Any]:
+    """The runtime's list item with Docker's types: ``Created`` in Unix seconds, the
+    human ``Status`` and ``State`` the word."""
+    doc = dict(item)
+    doc["Created"] = int(parse_stored_time(str(inspected["Created"])).timestamp())
+    doc["State"] = inspected["State"]["Status"]
+    doc["Status"] = human_status(inspected["State"])
+    doc["SizeRw"] = 0
+    doc["SizeRootFs"] = 0
+    return doc
+
+
+def matches(item: Mapping[str, Any], inspected: Mapping[str, Any], filters: Filters,
+            image_ids: Mapping[str, str]) -> bool:
+    """Docker's container list filters. ``image_ids`` maps each ``ancestor`` value to
+    the image id it names (absent when no such image)."""
+    name = item["Names"][0].removeprefix("/")
+    if "name" in filters:
+        from dockyard.api.filters import match_any
+
+        if not match_any(filters["name"], name) and not match_any(filters["name"], "/" + name):
+            return False
+    if "id" in filters and not any(item["Id"].startswith(v) for v in filters["id"]):
+        return False
+    if "label" in filters and not match_labels(filters["label"], item["Labels"]):
+        return False
+    if "status" in filters:
+        for value in filters["status"]:
+            if value not in STATUSES:
+                raise InvalidParameter(f"invalid filter 'status={value}'")
+        if inspected["State"]["Status"] not in filters["status"]:
+            return False
+    if "exited" in filters and (inspected["State"]["Status"] != "exited" or str(
+            inspected["State"]["ExitCode"]) not in filters["exited"]):
+        return False
+    if "network" in filters:
+        networks = inspected["NetworkSettings"]["Networks"] or {}
+        ids = {n.get("NetworkID", "") for n in networks.values()}
+        if not any(v in networks or any(i and i.startswith(v) for i in ids)
+                   for v in filters["network"]):
+            return False
+    if "ancestor" in filters:
+        wanted = {image_ids[v] for v in filters["ancestor"] if v in image_ids}
+        if item["ImageID"] not in wanted and item["Image"] not in filters["ancestor"]:
+            return False
+    if "volume" in filters:
+        mounts = inspected.get("Mounts") or []
+        if not any(m.get("Name") in filters["volume"] or m.get("Destination")
+                   in filters["volume"] for m in mounts):
+            return False
+    return True

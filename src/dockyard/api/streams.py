@@ -1,0 +1,110 @@
+"""Docker's stream framing and hijacked connections.
+
+Without a tty, output travels "multiplexed": each piece is preceded by an 8-byte header,
+the stream (1 stdout, 2 stderr) then three zero bytes then the payload's length as a
+big-endian uint32. ``attach`` and ``exec start`` take over the connection: when the
+client asks for ``Upgrade: tcp`` the answer is ``101 UPGRADED`` and from then on the
+socket carries raw frames until the daemon closes it; docker-py and the docker CLI read
+the socket directly, so nothing may be chunk-encoded there.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import struct
+
+from aiohttp import web
+
+STDOUT = 1
+STDERR = 2
+MULTIPLEXED = "application/vnd.docker.multiplexed-stream"
+RAW = "application/vnd.docker.raw-stream"
+
+
+def frame(stream: int, data: bytes) -> bytes:
+    return struct.pack(">BxxxI", stream, len(data)) + data if data else b""
+
+
+class Hijacked:
+    """The connection of one attach/exec request, taken over for raw output (or, for a
+    client that did not ask to upgrade, an ordinary chunked body)."""
+
+    def __init__(self, request: web.Request, response: web.StreamResponse,
+                 upgraded: bool) -> None:
+        self.request = request
+        self.response = response
+        self.upgraded = upgraded
+
+    @property
+    def gone(self) -> bool:
+        transport = self.request.transport
+        return transport is None or transport.is_closing()
+
+    async def write(self, data: bytes) -> None:
+        if not data or self.gone:
+            return
+        if not self.upgraded:
+            with contextlib.suppress(ConnectionError):
+                await self.response.write(data)
+            return
+        transport = self.request.transport
+        assert transport is not None
+        transport.write(data)
+        while transport.get_write_buffer_size() > 1 << 20 and not transport.is_closing():
+            await asyncio.sleep(0.01)  # a slow reader: do not buffer without bound
+
+    async def close(self) -> None:
+        if not self.upgraded:
+            with contextlib.suppress(ConnectionError):
+                await self.response.write_eof()
+            return
+        transport = self.request.transport
+        if transport is not None and not transport.is_closing():
+            with contextlib.suppress(OSError):
+                if transport.can_write_eof():
+                    transport.write_eof()
+            transport.close()
+
+
+class _HalfOpen(asyncio.Protocol):
+    """Stands in for aiohttp's protocol on an upgraded connection. The docker CLI
+    half-closes its side once it has no stdin to send; asyncio closes the whole
+    connection on EOF unless the protocol says to keep it, and the output still has to
+    go out. Input (stdin) is not supported, so it is dropped."""
+
+    def __init__(self, inner: asyncio.BaseProtocol) -> None:
+        self._inner = inner
+
+    def data_received(self, data: bytes) -> None:
+        return None
+
+    def eof_received(self) -> bool:
+        return True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._inner.connection_lost(exc)
+
+    def pause_writing(self) -> None:
+        self._inner.pause_writing()
+
+    def resume_writing(self) -> None:
+        self._inner.resume_writing()
+
+
+async def hijack(request: web.Request, tty: bool = False) -> Hijacked:
+    """Send the headers that hand the socket over, as dockerd does."""
+    upgrade = request.headers.get("Upgrade", "").lower() == "tcp"
+    if upgrade:
+        response = web.StreamResponse(status=101, reason="UPGRADED")
+        response.headers["Connection"] = "Upgrade"
+        response.headers["Upgrade"] = "tcp"
+    else:
+        response = web.StreamResponse(status=200)
+    response.headers["Content-Type"] = RAW if tty else MULTIPLEXED
+    response.force_close()
+    await response.prepare(request)
+    transport = request.transport
+    if upgrade and transport is not None and request.protocol is not None:
+        transport.set_protocol(_HalfOpen(request.protocol))
+    return Hijacked(request, response, upgrade)

@@ -1,0 +1,465 @@
+"""Container verbs: ``run``, ``create``, ``start``, ``stop``, ``restart``, ``kill``, ``rm``,
+``ps``, ``logs``, ``exec``, ``port``, ``top``, ``rename``, ``wait``, docker's way."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
+from dockyard.cli.flags import Flag, UsageError
+from dockyard.cli.output import ago, render_rows, tabwrite
+from dockyard.client.http import APIError, Client, hijack
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Any
+
+
+def _q(ref: str) -> str:
+    from urllib.parse import quote
+
+    return quote(ref, safe="")
+
+
+def _pump(stream: Any) -> None:
+    """Frames to our stdout/stderr as they come."""
+    out, err = sys.stdout.buffer, sys.stderr.buffer
+    for kind, data in stream.frames():
+        target = err if kind == 2 else out
+        target.write(data)
+        target.flush()
+
+
+def _fail(cmd: str, message: str, code: int) -> int:
+    print(f"dockyard: Error response from daemon: {message}\n"
+          f"See 'dockyard {cmd} --help'.", file=sys.stderr)
+    return code
+
+
+# ------------------------------------------------------------------ run & create
+
+
+def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
+            ) -> tuple[dict[str, Any], str] | int:
+    from dockyard.cli.run_opts import create_body, split_command
+
+    flag_args, command = split_command(args, flags)
+    opts, rest = parse_or_usage(cmd, f"dockyard {cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]",
+                                "Create and run a new container from an image" if cmd == "run"
+                                else "Create a new container", flags, flag_args, (1, 1))
+    body = create_body(opts, rest[0], command)
+    try:
+        created = ctx.client().post("/containers/create", body,
+                                    {"name": opts["name"] or None})
+    except APIError as err:
+        return _fail(cmd, err.message, 125)
+    return opts, created["Id"]
+
+
+def create(ctx: Context, args: list[str]) -> int:
+    from dockyard.cli.run_opts import CREATE_FLAGS
+
+    result = _create(ctx, "create", args, CREATE_FLAGS)
+    if isinstance(result, int):
+        return result
+    print(result[1])
+    return 0
+
+
+def run(ctx: Context, args: list[str]) -> int:
+    from dockyard.cli.run_opts import RUN_FLAGS, start_exit_code
+
+    result = _create(ctx, "run", args, RUN_FLAGS)
+    if isinstance(result, int):
+        return result
+    opts, container_id = result
+    client = ctx.client()
+    path = f"/containers/{container_id}"
+    if opts["detach"]:
+        try:
+            client.request("POST", path + "/start")
+        except APIError as err:
+            if opts["rm"]:
+                _remove_quietly(client, container_id)
+            return _fail("run", err.message, start_exit_code(err.message))
+        print(container_id)
+        return 0
+    # docker's order: attach, register the wait, start; then the output until it ends.
+    stream = hijack(client, path + "/attach", query={"stream": "1", "stdout": "1",
+                                                     "stderr": "1"})
+    waiter = client.request("POST", path + "/wait", stream=True, query={
+        "condition": "removed" if opts["rm"] else "next-exit"})
+    try:
+        client.request("POST", path + "/start")
+    except APIError as err:
+        stream.close()
+        if opts["rm"]:
+            _remove_quietly(client, container_id)
+        return _fail("run", err.message, start_exit_code(err.message))
+    _pump(stream)
+    import json
+
+    doc = json.loads(waiter.body or b"{}")
+    return int(doc.get("StatusCode", 125))
+
+
+def _remove_quietly(client: Client, container_id: str) -> None:
+    import contextlib
+
+    with contextlib.suppress(APIError):
+        client.request("DELETE", f"/containers/{container_id}", query={"force": "1",
+                                                                        "v": "1"})
+
+
+# ------------------------------------------------------------- simple lifecycle
+
+
+def _each(ctx: Context, cmd: str, usage: str, summary: str, flags: list[Flag],
+          args: list[str], request: Any) -> int:
+    """Docker's multi-container verbs: print each name done, an error for each failed."""
+    opts, refs = parse_or_usage(cmd, usage, summary, flags, args, (1, None))
+    client = ctx.client()
+    failed = False
+    for ref in refs:
+        try:
+            request(client, ref, opts)
+        except APIError as err:
+            print(f"Error response from daemon: {err.message}", file=sys.stderr)
+            failed = True
+            continue
+        print(ref)
+    return 1 if failed else 0
+
+
+def start(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-a", "--attach"), "attach", "bool", help="Attach STDOUT/STDERR"),
+             Flag(("-i", "--interactive"), "interactive", "bool", help="Attach STDIN")]
+
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{_q(ref)}/start")
+
+    return _each(ctx, "start", "dockyard start [OPTIONS] CONTAINER [CONTAINER...]",
+                 "Start one or more stopped containers", flags, args, go)
+
+
+def _timeout(opts: dict[str, Any]) -> dict[str, str | None]:
+    return {"t": None if opts["time"] is None else str(opts["time"]),
+            "signal": opts.get("signal") or None}
+
+
+def stop(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container"),
+             Flag(("-t", "--time", "--timeout"), "time", "int",
+                  help="Seconds to wait before killing the container")]
+
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{_q(ref)}/stop", query=_timeout(opts))
+
+    return _each(ctx, "stop", "dockyard stop [OPTIONS] CONTAINER [CONTAINER...]",
+                 "Stop one or more running containers", flags, args, go)
+
+
+def restart(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container"),
+             Flag(("-t", "--time", "--timeout"), "time", "int",
+                  help="Seconds to wait before killing the container")]
+
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{_q(ref)}/restart", query=_timeout(opts))
+
+    return _each(ctx, "restart", "dockyard restart [OPTIONS] CONTAINER [CONTAINER...]",
+                 "Restart one or more containers", flags, args, go)
+
+
+def kill(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container")]
+
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{_q(ref)}/kill",
+                       query={"signal": opts["signal"] or None})
+
+    return _each(ctx, "kill", "dockyard kill [OPTIONS] CONTAINER [CONTAINER...]",
+                 "Kill one or more running containers", flags, args, go)
+
+
+def rm(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-f", "--force"), "force", "bool", help="Force the removal of a running "
+                  "container (uses SIGKILL)"),
+             Flag(("-l", "--link"), "link", "bool", help="Remove the specified link"),
+             Flag(("-v", "--volumes"), "volumes", "bool", help="Remove anonymous volumes "
+                  "associated with the container")]
+
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("DELETE", f"/containers/{_q(ref)}", query={
+            "force": "1" if opts["force"] else None, "v": "1" if opts["volumes"] else None,
+            "link": "1" if opts["link"] else None})
+
+    return _each(ctx, "rm", "dockyard rm [OPTIONS] CONTAINER [CONTAINER...]",
+                 "Remove one or more containers", flags, args, go)
+
+
+def rename(ctx: Context, args: list[str]) -> int:
+    _, rest = parse_or_usage("rename", "dockyard rename CONTAINER NEW_NAME",
+                             "Rename a container", [], args, (2, 2))
+    try:
+        ctx.client().request("POST", f"/containers/{_q(rest[0])}/rename",
+                             query={"name": rest[1]})
+    except APIError as err:
+        return daemon_error(err)
+    return 0
+
+
+def wait(ctx: Context, args: list[str]) -> int:
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        doc = client.post(f"/containers/{_q(ref)}/wait")
+        print(doc["StatusCode"])
+
+    opts, refs = parse_or_usage("wait", "dockyard wait CONTAINER [CONTAINER...]",
+                                "Block until one or more containers stop, then print their "
+                                "exit codes", [], args, (1, None))
+    client = ctx.client()
+    failed = False
+    for ref in refs:
+        try:
+            go(client, ref, opts)
+        except APIError as err:
+            print(f"Error response from daemon: {err.message}", file=sys.stderr)
+            failed = True
+    return 1 if failed else 0
+
+
+# --------------------------------------------------------------------------- ps
+
+
+PS_HEADERS = {"ID": "CONTAINER ID", "Image": "IMAGE", "Command": "COMMAND",
+              "CreatedAt": "CREATED AT", "RunningFor": "CREATED", "Status": "STATUS",
+              "Ports": "PORTS", "Names": "NAMES", "Labels": "LABELS", "Networks": "NETWORKS",
+              "State": "STATE", "Mounts": "MOUNTS", "Size": "SIZE"}
+PS_DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t"
+              "{{.Ports}}\t{{.Names}}")
+
+
+def format_ports(ports: list[dict[str, Any]]) -> str:
+    """``0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 443/tcp`` as docker 28 prints them."""
+    out = []
+    for p in sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("Type", ""),
+                                          ":" in p.get("IP", ""))):
+        key = f"{p['PrivatePort']}/{p['Type']}"
+        if "PublicPort" in p:
+            ip = p.get("IP", "")
+            host = f"[{ip}]" if ":" in ip else ip
+            out.append(f"{host}:{p['PublicPort']}->{key}")
+        else:
+            out.append(key)
+    return ", ".join(dict.fromkeys(out))
+
+
+def _command(text: str, no_trunc: bool) -> str:
+    if not no_trunc and len(text) > 20:
+        text = text[:19] + "…"
+    return f'"{text}"'
+
+
+def ps_rows(containers: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, Any]]:
+    import time
+
+    rows = []
+    for c in containers:
+        rows.append({
+            "ID": c["Id"] if no_trunc else c["Id"][:12],
+            "Image": c["Image"],
+            "Command": _command(c.get("Command", ""), no_trunc),
+            "CreatedAt": time.strftime("%Y-%m-%d %H:%M:%S %z %Z",
+                                       time.localtime(c["Created"])),
+            "RunningFor": ago(c["Created"]),
+            "Status": c["Status"],
+            "Ports": format_ports(c.get("Ports") or []),
+            "Names": ",".join(n.removeprefix("/") for n in c["Names"]),
+            "Labels": ",".join(f"{k}={v}" for k, v in (c.get("Labels") or {}).items()),
+            "Networks": ",".join((c.get("NetworkSettings") or {}).get("Networks") or {}),
+            "State": c["State"],
+            "Mounts": ",".join(m.get("Name") or m.get("Source", "")
+                               for m in c.get("Mounts") or []),
+            "Size": "0B",
+        })
+    return rows
+
+
+def ps(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("-a", "--all"), "all", "bool", help="Show all containers (default shows "
+                  "just running)"),
+             Flag(("-f", "--filter"), "filter", "list", help="Filter output based on "
+                  "conditions provided"),
+             Flag(("--format",), "format", help="Format output using a custom template"),
+             Flag(("-n", "--last"), "last", "int", default=-1, help="Show n last created "
+                  "containers (includes all states)"),
+             Flag(("-l", "--latest"), "latest", "bool", help="Show the latest created "
+                  "container (includes all states)"),
+             Flag(("--no-trunc",), "no_trunc", "bool", help="Don't truncate output"),
+             Flag(("-q", "--quiet"), "quiet", "bool", help="Only display container IDs"),
+             Flag(("-s", "--size"), "size", "bool", help="Display total file sizes")]
+    opts, _ = parse_or_usage("ps", "dockyard ps [OPTIONS]", "List containers", flags, args,
+                             (0, 0))
+    limit = 1 if opts["latest"] else opts["last"]
+    try:
+        containers = ctx.client().get("/containers/json", {
+            "all": "1" if opts["all"] else None, "filters": parse_filters(opts["filter"]),
+            "limit": str(limit) if limit and limit > 0 else None})
+    except APIError as err:
+        return daemon_error(err)
+    rows = ps_rows(containers, opts["no_trunc"])
+    if opts["quiet"]:
+        for row in rows:
+            print(row["ID"])
+        return 0
+    sys.stdout.write(render_rows(opts["format"] or PS_DEFAULT, rows, PS_HEADERS))
+    return 0
+
+
+# ------------------------------------------------------------------------ logs
+
+
+def _since(value: str | None) -> str | None:
+    """docker's ``--since``: a Unix time, an RFC 3339 time, or a duration before now."""
+    if not value:
+        return None
+    import time
+
+    units = {"s": 1, "m": 60, "h": 3600}
+    if value[-1:] in units and value[:-1].replace(".", "", 1).isdigit():
+        return f"{time.time() - float(value[:-1]) * units[value[-1]]:.9f}"
+    if value.replace(".", "", 1).isdigit():
+        return value
+    from datetime import datetime
+
+    try:
+        return f"{datetime.fromisoformat(value.replace('Z', '+00:00')).timestamp():.9f}"
+    except ValueError:
+        raise UsageError(f'invalid value for "since": "{value}"') from None
+
+
+def logs(ctx: Context, args: list[str]) -> int:
+    flags = [Flag(("--details",), "details", "bool", help="Show extra details"),
+             Flag(("-f", "--follow"), "follow", "bool", help="Follow log output"),
+             Flag(("--since",), "since", help="Show logs since timestamp or relative"),
+             Flag(("-n", "--tail"), "tail", default="all", help="Number of lines to show "
+                  "from the end of the logs"),
+             Flag(("-t", "--timestamps"), "timestamps", "bool", help="Show timestamps"),
+             Flag(("--until",), "until", help="Show logs before a timestamp")]
+    opts, rest = parse_or_usage("logs", "dockyard logs [OPTIONS] CONTAINER",
+                                "Fetch the logs of a container", flags, args, (1, 1))
+    try:
+        response = ctx.client().request("GET", f"/containers/{_q(rest[0])}/logs", query={
+            "stdout": "1", "stderr": "1", "follow": "1" if opts["follow"] else None,
+            "tail": opts["tail"], "timestamps": "1" if opts["timestamps"] else None,
+            "since": _since(opts["since"])}, stream=True)
+    except APIError as err:
+        return daemon_error(err)
+    from dockyard.client.http import _Buffered
+
+    pending = b""
+    out, err_ = sys.stdout.buffer, sys.stderr.buffer
+    for chunk in response.chunks():
+        pending += chunk
+        complete = 0
+        while len(pending) - complete >= 8:
+            size = int.from_bytes(pending[complete + 4:complete + 8], "big")
+            if len(pending) - complete < 8 + size:
+                break
+            complete += 8 + size
+        for kind, data in _Buffered(pending[:complete], False).frames():
+            (err_ if kind == 2 else out).write(data)
+        out.flush()
+        err_.flush()
+        pending = pending[complete:]
+    return 0
+
+
+# ------------------------------------------------------------------------ exec
+
+
+def exec_(ctx: Context, args: list[str]) -> int:
+    from dockyard.cli.run_opts import split_command
+
+    flags = [Flag(("-d", "--detach"), "detach", "bool", help="Detached mode: run command in "
+                  "the background"),
+             Flag(("-e", "--env"), "env", "list", help="Set environment variables"),
+             Flag(("--env-file",), "env_file", "list", help="Read in a file of environment "
+                  "variables"),
+             Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open "
+                  "(stdin is not forwarded)"),
+             Flag(("--privileged",), "privileged", "bool", help="Give extended privileges"),
+             Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY (runs without "
+                  "one)"),
+             Flag(("-u", "--user"), "user", help="Username or UID"),
+             Flag(("-w", "--workdir"), "workdir", help="Working directory inside the "
+                  "container")]
+    flag_args, command = split_command(args, flags)
+    opts, rest = parse_or_usage("exec", "dockyard exec [OPTIONS] CONTAINER COMMAND [ARG...]",
+                                "Execute a command in a running container", flags, flag_args,
+                                (1, 1))
+    if not command:
+        raise UsageError('"dockyard exec" requires at least 2 arguments.')
+    from dockyard.cli.run_opts import _env_items
+
+    client = ctx.client()
+    body = {"Cmd": command, "Env": _env_items(opts["env"], opts["env_file"], os.environ),
+            "WorkingDir": opts["workdir"] or "", "User": opts["user"] or "",
+            "AttachStdout": not opts["detach"], "AttachStderr": not opts["detach"],
+            "Tty": False, "Detach": opts["detach"]}
+    try:
+        exec_id = client.post(f"/containers/{_q(rest[0])}/exec", body)["Id"]
+        if opts["detach"]:
+            client.request("POST", f"/exec/{exec_id}/start", json_body={"Detach": True})
+            return 0
+        _pump(hijack(client, f"/exec/{exec_id}/start", json_body={"Detach": False,
+                                                                   "Tty": False}))
+        doc = client.get(f"/exec/{exec_id}/json")
+    except APIError as err:
+        return daemon_error(err)
+    return int(doc.get("ExitCode") or 0)
+
+
+# ----------------------------------------------------------------- port & top
+
+
+def port(ctx: Context, args: list[str]) -> int:
+    _, rest = parse_or_usage("port", "dockyard port CONTAINER [PRIVATE_PORT[/PROTO]]",
+                                "List port mappings or a specific mapping for the container",
+                                [], args, (1, 2))
+    try:
+        doc = ctx.client().get(f"/containers/{_q(rest[0])}/json")
+    except APIError as err:
+        return daemon_error(err)
+    ports = (doc.get("NetworkSettings") or {}).get("Ports") or {}
+    if len(rest) == 2:
+        key = rest[1] if "/" in rest[1] else rest[1] + "/tcp"
+        bindings = ports.get(key)
+        if not bindings:
+            print(f"Error: No public port '{key}' published for {rest[0]}", file=sys.stderr)
+            return 1
+        for b in bindings:
+            print(_host_port(b))
+        return 0
+    for key in sorted(ports, key=lambda k: (int(k.split("/")[0]), k)):
+        for b in ports[key] or []:
+            print(f"{key} -> {_host_port(b)}")
+    return 0
+
+
+def _host_port(binding: dict[str, str]) -> str:
+    ip = binding.get("HostIp") or "0.0.0.0"
+    return f"[{ip}]:{binding['HostPort']}" if ":" in ip else f"{ip}:{binding['HostPort']}"
+
+
+def top(ctx: Context, args: list[str]) -> int:
+    _, rest = parse_or_usage("top", "dockyard top CONTAINER [ps OPTIONS]",
+                             "Display the running processes of a container", [], args,
+                             (1, None))
+    try:
+        doc = ctx.client().get(f"/containers/{_q(rest[0])}/top")
+    except APIError as err:
+        return daemon_error(err)
+    sys.stdout.write(tabwrite([doc["Titles"], *doc["Processes"]]))
+    return 0

@@ -1,0 +1,274 @@
+"""``run``/``create`` flags into the Engine API's create body, as the docker CLI builds it
+(pure: no request is made here, so it is tested without a daemon)."""
+
+from __future__ import annotations
+
+import os
+
+from dockyard.cli.flags import Flag, UsageError
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from typing import Any
+
+CREATE_FLAGS = [
+    Flag(("--add-host",), "add_host", "list", help="Add a custom host-to-IP mapping "
+         "(host:ip)"),
+    Flag(("--dns",), "dns", "list", help="Set custom DNS servers"),
+    Flag(("--dns-option", "--dns-opt"), "dns_option", "list", help="Set DNS options"),
+    Flag(("--dns-search",), "dns_search", "list", help="Set custom DNS search domains"),
+    Flag(("--entrypoint",), "entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
+    Flag(("-e", "--env"), "env", "list", help="Set environment variables"),
+    Flag(("--env-file",), "env_file", "list", help="Read in a file of environment variables"),
+    Flag(("--expose",), "expose", "list", help="Expose a port or a range of ports"),
+    Flag(("-h", "--hostname"), "hostname", help="Container host name"),
+    Flag(("--domainname",), "domainname", help="Container NIS domain name"),
+    Flag(("--init",), "init", "bool", help="Run an init inside the container (always on)"),
+    Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open (not "
+         "supported: stdin is not forwarded)"),
+    Flag(("--ip",), "ip", help="IPv4 address (e.g., 172.30.100.104)"),
+    Flag(("--ip6",), "ip6", help="IPv6 address (e.g., 2001:db8::33)"),
+    Flag(("-l", "--label"), "label", "list", help="Set meta data on a container"),
+    Flag(("--link",), "link", "list", help="Add link to another container"),
+    Flag(("--mount",), "mount", "list", help="Attach a filesystem mount to the container"),
+    Flag(("--name",), "name", help="Assign a name to the container"),
+    Flag(("--network", "--net"), "network", help="Connect a container to a network"),
+    Flag(("--network-alias", "--net-alias"), "alias", "list", help="Add network-scoped alias "
+         "for the container"),
+    Flag(("-p", "--publish"), "publish", "list", help="Publish a container's port(s) to the "
+         "host"),
+    Flag(("-P", "--publish-all"), "publish_all", "bool", help="Publish all exposed ports to "
+         "random ports"),
+    Flag(("--pull",), "pull", default="missing", help="Pull image before running (never: "
+         "images are imported here)"),
+    Flag(("--restart",), "restart", default="no", help="Restart policy to apply when a "
+         "container exits"),
+    Flag(("--rm",), "rm", "bool", help="Automatically remove the container when it exits"),
+    Flag(("--stop-signal",), "stop_signal", help="Signal to stop the container"),
+    Flag(("--stop-timeout",), "stop_timeout", "int", help="Timeout (in seconds) to stop a "
+         "container"),
+    Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY (not supported: "
+         "output is not a terminal)"),
+    Flag(("-u", "--user"), "user", help="Username or UID (format: <name|uid>[:<group|gid>])"),
+    Flag(("-v", "--volume"), "volume", "list", help="Bind mount a volume"),
+    Flag(("-w", "--workdir"), "workdir", help="Working directory inside the container"),
+]
+RUN_FLAGS = [
+    Flag(("-d", "--detach"), "detach", "bool", help="Run container in background and print "
+         "container ID"),
+    *CREATE_FLAGS,
+]
+
+
+def split_command(args: list[str], flags: list[Flag]) -> tuple[list[str], list[str]]:
+    """Flags stop at the image: everything after it is the command (``run busybox ls -l``)."""
+    by_name = {n: f for f in flags for n in f.names}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg == "--":
+            return args[:i], args[i + 1:]
+        if not arg.startswith("-") or arg == "-":
+            return args[:i + 1], args[i + 1:]
+        name = arg.partition("=")[0]
+        flag = by_name.get(name)
+        if flag is None and not arg.startswith("--") and len(name) > 2:
+            flag = by_name.get(name[:2])
+            if flag is not None and flag.kind == "bool":
+                flag = None  # grouped booleans such as -dit
+            elif flag is not None:
+                i += 1
+                continue  # -p8080:80: value attached
+        if flag is not None and flag.kind != "bool" and "=" not in arg:
+            i += 2
+        else:
+            i += 1
+    return args, []
+
+
+def _env_items(values: list[str], files: list[str], environ: Mapping[str, str]) -> list[str]:
+    out = []
+    for path in files:
+        try:
+            with open(path) as f:
+                lines = f.read().splitlines()
+        except OSError as err:
+            raise UsageError(f"open {path}: {err.strerror}") from None
+        for line in lines:
+            line = line.strip()
+            if line and not line.startswith("#"):
+                out.append(line)
+    out += values
+    resolved = []
+    for item in out:
+        if "=" in item:
+            resolved.append(item)
+        elif item in environ:
+            resolved.append(f"{item}={environ[item]}")
+    return resolved
+
+
+def _port_range(text: str, spec: str) -> list[int]:
+    low, sep, high = text.partition("-")
+    try:
+        start = int(low)
+        end = int(high) if sep else start
+    except ValueError:
+        raise UsageError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid '
+                         f"port {text!r}") from None
+    if not (0 <= start <= end <= 65535):
+        raise UsageError(f'invalid argument "{spec}" for "-p, --publish" flag: invalid range')
+    return list(range(start, end + 1))
+
+
+def parse_publish(spec: str) -> list[tuple[str, str, str]]:
+    """``[ip:][hostPort:]containerPort[/proto]`` → (``80/tcp``, host ip, host port)."""
+    ip = ""
+    rest = spec
+    if rest.startswith("["):
+        end = rest.find("]")
+        if end < 0:
+            raise UsageError(f'invalid argument "{spec}" for "-p, --publish" flag')
+        ip, rest = rest[1:end], rest[end + 1:].removeprefix(":")
+        parts = rest.split(":")
+        host_part, container_part = (parts[0], parts[1]) if len(parts) == 2 else ("", parts[0])
+    else:
+        parts = rest.split(":")
+        if len(parts) == 1:
+            host_part, container_part = "", parts[0]
+        elif len(parts) == 2:
+            host_part, container_part = parts
+        elif len(parts) == 3:
+            ip, host_part, container_part = parts
+        else:
+            raise UsageError(f'invalid argument "{spec}" for "-p, --publish" flag')
+    ports, _, proto = container_part.partition("/")
+    proto = proto or "tcp"
+    container_ports = _port_range(ports, spec)
+    if host_part:
+        host_ports = _port_range(host_part, spec)
+        if len(host_ports) == len(container_ports):
+            hosts = [str(p) for p in host_ports]
+        elif len(container_ports) == 1:
+            hosts = [host_part]
+        else:
+            raise UsageError(f'invalid argument "{spec}" for "-p, --publish" flag: port '
+                             "ranges must have the same size")
+    else:
+        hosts = [""] * len(container_ports)
+    return [(f"{c}/{proto}", ip, h) for c, h in zip(container_ports, hosts, strict=True)]
+
+
+def _mount(spec: str) -> dict[str, Any]:
+    doc: dict[str, Any] = {"Type": "volume"}
+    for item in spec.split(","):
+        key, sep, value = item.partition("=")
+        key = key.strip().lower()
+        if key in ("readonly", "ro"):
+            doc["ReadOnly"] = value.lower() not in ("0", "false") if sep else True
+        elif key == "type":
+            doc["Type"] = value
+        elif key in ("source", "src"):
+            doc["Source"] = value
+        elif key in ("target", "dst", "destination"):
+            doc["Target"] = value
+        elif key in ("bind-propagation", "volume-nocopy", "consistency"):
+            continue
+        else:
+            raise UsageError(f'invalid argument "{spec}" for "--mount" flag: unexpected key '
+                             f"'{key}' in '{item}'")
+    if "Target" not in doc:
+        raise UsageError(f'invalid argument "{spec}" for "--mount" flag: target is required')
+    return doc
+
+
+def _restart(text: str) -> dict[str, Any]:
+    name, sep, count = text.partition(":")
+    if sep and not count.isdigit():
+        raise UsageError(f'invalid restart policy "{text}": maximum retry count must be an '
+                         "integer")
+    return {"Name": name, "MaximumRetryCount": int(count) if sep else 0}
+
+
+def _kv(values: list[str]) -> dict[str, str]:
+    out = {}
+    for value in values:
+        key, _, rest = value.partition("=")
+        out[key] = rest
+    return out
+
+
+def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
+                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The ``POST /containers/create`` body for these flags."""
+    environ = os.environ if environ is None else environ
+    if opts["rm"] and opts["restart"] not in ("", "no"):
+        raise UsageError("Conflicting options: --restart and --rm")
+    exposed: dict[str, dict[str, Any]] = {}
+    for item in opts["expose"]:
+        ports, _, proto = item.partition("/")
+        for port in _port_range(ports, item):
+            exposed[f"{port}/{proto or 'tcp'}"] = {}
+    bindings: dict[str, list[dict[str, str]]] = {}
+    for spec in opts["publish"]:
+        for key, ip, host_port in parse_publish(spec):
+            exposed[key] = {}
+            bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": host_port})
+    network = opts["network"] or "default"
+    endpoint: dict[str, Any] = {}
+    if opts["alias"]:
+        endpoint["Aliases"] = list(opts["alias"])
+    if opts["ip"] or opts["ip6"]:
+        endpoint["IPAMConfig"] = {k: v for k, v in (("IPv4Address", opts["ip"]),
+                                                    ("IPv6Address", opts["ip6"])) if v}
+    entrypoint: list[str] | None = None
+    if opts["entrypoint"] is not None:
+        entrypoint = [opts["entrypoint"]] if opts["entrypoint"] else []
+    host_config: dict[str, Any] = {
+        "NetworkMode": network,
+        "PortBindings": bindings,
+        "PublishAllPorts": opts["publish_all"],
+        "Binds": list(opts["volume"]),
+        "Mounts": [_mount(m) for m in opts["mount"]],
+        "RestartPolicy": _restart(opts["restart"] or "no"),
+        "AutoRemove": opts["rm"],
+        "Links": list(opts["link"]),
+        "Dns": list(opts["dns"]),
+        "DnsSearch": list(opts["dns_search"]),
+        "DnsOptions": list(opts["dns_option"]),
+        "ExtraHosts": [h.replace("=", ":", 1) if "=" in h else h for h in opts["add_host"]],
+        "Init": opts["init"] or None,
+    }
+    body: dict[str, Any] = {
+        "Image": image,
+        "Cmd": cmd or None,
+        "Entrypoint": entrypoint,
+        "Env": _env_items(opts["env"], opts["env_file"], environ),
+        "WorkingDir": opts["workdir"] or "",
+        "User": opts["user"] or "",
+        "Hostname": opts["hostname"] or "",
+        "Domainname": opts["domainname"] or "",
+        "ExposedPorts": exposed,
+        "Labels": _kv(opts["label"]),
+        "StopSignal": opts["stop_signal"] or None,
+        "StopTimeout": opts["stop_timeout"],
+        "Tty": False,
+        "OpenStdin": False,
+        "AttachStdout": not opts.get("detach", True),
+        "AttachStderr": not opts.get("detach", True),
+        "HostConfig": host_config,
+        "NetworkingConfig": {"EndpointsConfig": {network: endpoint} if endpoint else {}},
+    }
+    return body
+
+
+def start_exit_code(message: str) -> int:
+    """docker's codes for a container that could not start: 127 not found, 126 not
+    executable, 125 anything else."""
+    lowered = message.lower()
+    if "executable file not found" in lowered or "no such file or directory" in lowered:
+        return 127
+    if "permission denied" in lowered or "not executable" in lowered:
+        return 126
+    return 125

@@ -1,0 +1,47 @@
+"""The daemon's container runtime: the manager, opened at start and closed (containers
+left running) at shutdown, and told to report every state it saves (for events)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from dockyard.api.backend import Backend
+from dockyard.api.container_events import ExitEvents
+from dockyard.runtime import Container, ContainerManager
+
+log = logging.getLogger("dockyard.daemon")
+
+
+class ObservedManager(ContainerManager):
+    """A manager whose state saves are also handed to ``observers``.
+
+    Every state change goes through ``_save``; the runtime has no public listener hook
+    yet, so this is where exits become visible the moment they are recorded."""
+
+    observers: list[Callable[[Container], None]]
+
+    def _save(self, c: Container) -> Container:
+        saved = super()._save(c)
+        for observer in getattr(self, "observers", ()):
+            try:
+                observer(saved)
+            except Exception:  # an observer's bug must not break a container's lifecycle
+                log.exception("container observer failed")
+        return saved
+
+
+def open_runtime(backend: Backend) -> ContainerManager:
+    """Adopt running containers, settle the ones that died while no daemon ran (their
+    restart policy applies), and hand the manager to the API."""
+    manager = ObservedManager(backend.engine, backend.images, root=backend.root,
+                              exec_root=backend.exec_root)
+    exits = ExitEvents(backend.events)
+    manager.observers = [exits]
+    backend.extra["exits"] = exits
+    manager.open()
+    backend.containers = manager
+    every = manager.containers()
+    log.info("container runtime ready: %d containers, %d running", len(every),
+             sum(1 for c in every if c.state.status == "running"))
+    return manager
