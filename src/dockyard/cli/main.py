@@ -28,6 +28,7 @@ Commands:
   create      Create a new container
   daemon      Run the daemon
   demo        Build two networks and four sandboxes, and show who reaches whom
+  reset       Remove every container, network and rule a state root made
   compose     Compose projects (up, down, ps, logs, exec, run, plan, config, …)
   images      List images
   import      Import the contents from a tarball to create a filesystem image
@@ -93,6 +94,10 @@ def main(argv: list[str] | None = None) -> int:
         from dockyard.cli.demo import run_demo
 
         return run_demo(keep="--keep" in rest)
+    if verb == "reset":
+        from dockyard.cli.reset import main as reset_main
+
+        return reset_main(rest)
     if verb == "daemon":
         from dockyard.daemon.main import main as daemon_main
 

@@ -36,7 +36,7 @@ def ps_table(docs: Sequence[Mapping[str, Any]], *, now: float | None = None) -> 
         command = str(doc.get("Command") or "")
         if len(command) > 20:
             command = command[:19] + "…"
-        rows.append([_name(doc), str(doc.get("Image", "")), json.dumps(command),
+        rows.append([_name(doc), str(doc.get("Image", "")), json.dumps(command, ensure_ascii=False),
                      (doc.get("Labels") or {}).get(SERVICE_LABEL, ""),
                      ago(float(doc.get("Created", 0)), now), str(doc.get("Status", "")),
                      ports_text(doc.get("Ports") or [])])
