@@ -19,40 +19,24 @@ import contextlib
 import cProfile
 import os
 import pstats
-import shutil
 import statistics
-import tempfile
+import sys
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dockyard.engine import Engine, EngineConfig
 from dockyard.errors import DockyardError
 from dockyard.images.busybox import ensure_busybox_image
 from dockyard.images.store import ImageStore
 from dockyard.kernel.linux import LinuxKernel
-from dockyard.kernel.ns import create_netns, delete_netns
 from dockyard.runtime import ContainerManager, ContainerSpec
 from dockyard.runtime.manager import RUNTIMES
 from dockyard.store import SqliteStore
+from throwaway import throwaway_host
 
 SLEEP = ("sleep", "3600")
-
-
-@contextlib.contextmanager
-def throwaway_host() -> Iterator[tuple[str, str]]:
-    base = tempfile.mkdtemp(prefix="dockyard-cbench-", dir="/run")
-    netns = os.path.join(base, "host")
-    create_netns(netns)
-    try:
-        yield base, netns
-    finally:
-        run_dir = os.path.join(base, "run", "netns")
-        if os.path.isdir(run_dir):
-            for entry in os.listdir(run_dir):
-                delete_netns(os.path.join(run_dir, entry))
-        delete_netns(netns)
-        shutil.rmtree(base, ignore_errors=True)
 
 
 def mem_available_kib() -> int:

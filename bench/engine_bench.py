@@ -14,37 +14,32 @@ import os
 import shutil
 import statistics
 import subprocess
-import tempfile
+import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 from dockyard.engine import Engine, EngineConfig
 from dockyard.kernel import netlink
 from dockyard.kernel.linux import LinuxKernel
-from dockyard.kernel.ns import create_netns, delete_netns, run_in_netns
+from dockyard.kernel.ns import run_in_netns
 from dockyard.store import SqliteStore
-
-
-@contextlib.contextmanager
-def throwaway_host() -> Iterator[tuple[str, str]]:
-    base = tempfile.mkdtemp(prefix="dockyard-bench-", dir="/run")
-    netns = os.path.join(base, "host")
-    create_netns(netns)
-    try:
-        yield base, netns
-    finally:
-        run_dir = os.path.join(base, "run", "netns")
-        if os.path.isdir(run_dir):
-            for entry in os.listdir(run_dir):
-                delete_netns(os.path.join(run_dir, entry))
-        delete_netns(netns)
-        shutil.rmtree(base, ignore_errors=True)
+from throwaway import throwaway_host
 
 
 def timed(fn: Callable[..., object], *args: object) -> float:
     start = time.perf_counter()
     fn(*args)
     return (time.perf_counter() - start) * 1000
+
+
+def _then(call: Callable[[str], object], after: Callable[[], None]) -> Callable[[str], None]:
+    def both(name: str) -> None:
+        call(name)
+        after()
+
+    return both
 
 
 def median(values: list[float]) -> str:
@@ -112,15 +107,14 @@ def main() -> None:
             results["network rm"].append(timed(engine.remove_network, f"n{i}"))
             settle()
             engine.create_network(f"m{i}")
-            results["network rm+gone"].append(
-                timed(lambda name: (engine.remove_network(name), settle()), f"m{i}"))
+            results["network rm+gone"].append(timed(_then(engine.remove_network, settle), f"m{i}"))
             results["sandbox create"].append(timed(engine.create_sandbox, f"s{i}"))
             results["connect"].append(timed(engine.connect, "keep", f"s{i}"))
             results["disconnect"].append(timed(engine.disconnect, "keep", f"s{i}"))
             settle()
             engine.connect("keep", f"s{i}")
             results["disconnect+gone"].append(
-                timed(lambda name: (engine.disconnect("keep", name), settle()), f"s{i}"))
+                timed(_then(lambda name: engine.disconnect("keep", name), settle), f"s{i}"))
             results["sandbox rm"].append(timed(engine.remove_sandbox, f"s{i}"))
             settle()
         engine.create_network("many")

@@ -27,6 +27,7 @@ from dockyard.api.bodies import (
 from dockyard.api.filters import Filters, match_labels
 from dockyard.api.timeparse import parse_stored_time
 from dockyard.errors import InvalidParameter, NotImplementedKind
+from dockyard.humanize import human_duration
 from dockyard.runtime.container import ContainerSpec
 
 LIST_FILTERS = ("name", "id", "label", "status", "network", "ancestor", "exited", "before",
@@ -208,37 +209,16 @@ def human_status(state: Mapping[str, Any], now: float | None = None) -> str:
     status = state.get("Status", "")
     if status == "running":
         since = parse(state["StartedAt"]).timestamp()
-        return "Up " + _duration(now - since)
+        return "Up " + human_duration(now - since)
     if status == "restarting":
         finished = parse(state["FinishedAt"]).timestamp()
-        return f"Restarting ({state.get('ExitCode', 0)}) {_duration(now - finished)} ago"
+        return f"Restarting ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
     if status == "exited":
         finished = parse(state["FinishedAt"]).timestamp()
-        return f"Exited ({state.get('ExitCode', 0)}) {_duration(now - finished)} ago"
+        return f"Exited ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
     if status == "removing":
         return "Removal In Progress"
     return "Created"
-
-
-def _duration(seconds: float) -> str:
-    s = int(seconds)
-    if s < 1:
-        return "Less than a second"
-    if s == 1:
-        return "1 second"
-    if s < 60:
-        return f"{s} seconds"
-    minutes = s // 60
-    if minutes == 1:
-        return "About a minute"
-    if minutes < 60:
-        return f"{minutes} minutes"
-    hours = round(seconds / 3600)
-    if hours == 1:
-        return "About an hour"
-    if hours < 48:
-        return f"{hours} hours"
-    return f"{hours // 24} days"
 
 
 def list_view(item: Mapping[str, Any], inspected: Mapping[str, Any]) -> dict[str, Any]:
