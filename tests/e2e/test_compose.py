@@ -167,6 +167,7 @@ def test_depends_on_service_healthy_starts_the_dependent_after(
         assert result.returncode == 0, result.stderr
         err = result.stderr
         assert err.index("h-db-1  Healthy") < err.index("h-app-1  Creating")
+        assert "does not run healthchecks" not in err  # the daemon's health, no fallback
         wait_for(lambda: "saw-ready" in compose("logs", "app").stdout
                  or "too-early" in compose("logs", "app").stdout, "app's output")
         assert "app-1  | saw-ready" in ok(compose("logs", "app"))

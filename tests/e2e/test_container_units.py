@@ -18,7 +18,8 @@ from dockyard.cli.run_opts import (
     split_command,
     start_exit_code,
 )
-from dockyard.errors import InvalidParameter, NotImplementedKind
+from dockyard.errors import InvalidParameter
+from dockyard.runtime.health import HealthConfig
 
 
 def body_for(*args: str, environ: dict[str, str] | None = None) -> dict[str, Any]:
@@ -86,10 +87,50 @@ def test_create_body_errors_name_the_field() -> None:
         parse_create({"Image": "busybox", "HostConfig": {"AutoRemove": "yes"}}, None)
     with pytest.raises(InvalidParameter, match="Image is required"):
         parse_create({}, None)
-    with pytest.raises(NotImplementedKind, match="healthchecks"):
-        parse_create({"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"]}}, None)
+    check = parse_create({"Image": "busybox", "Healthcheck": {
+        "Test": ["CMD", "true"], "Interval": 200_000_000, "Timeout": 10**9, "Retries": 2,
+        "StartPeriod": 3 * 10**9, "StartInterval": 100_000_000}}, None).spec.healthcheck
+    assert check == HealthConfig(("CMD", "true"), 200_000_000, 10**9, 2, 3 * 10**9,
+                                 100_000_000)
     none = parse_create({"Image": "busybox", "Healthcheck": {"Test": ["NONE"]}}, None)
-    assert none.spec.image == "busybox"
+    assert none.spec.healthcheck is not None and none.spec.healthcheck.disabled
+    assert parse_create({"Image": "busybox", "Healthcheck": None}, None).spec.healthcheck is None
+    with pytest.raises(InvalidParameter, match="Interval in Healthcheck cannot be less"):
+        parse_create({"Image": "busybox", "Healthcheck": {"Test": ["CMD", "true"],
+                                                          "Interval": 1}}, None)
+    with pytest.raises(InvalidParameter, match=r'"Healthcheck\.Retries" must be an integer'):
+        parse_create({"Image": "busybox", "Healthcheck": {"Retries": "3"}}, None)
+
+
+def test_health_flags_build_dockers_healthcheck() -> None:
+    body = body_for("--health-cmd", "test -f /ready", "--health-interval", "200ms",
+                    "--health-timeout", "1m30s", "--health-retries", "5",
+                    "--health-start-period", "2s", "--health-start-interval=1.5s", "busybox")
+    assert body["Healthcheck"] == {
+        "Test": ["CMD-SHELL", "test -f /ready"], "Interval": 200_000_000,
+        "Timeout": 90 * 10**9, "StartPeriod": 2 * 10**9, "StartInterval": 1_500_000_000,
+        "Retries": 5}
+    assert "Healthcheck" not in body_for("busybox")
+    assert body_for("--no-healthcheck", "busybox")["Healthcheck"] == {"Test": ["NONE"]}
+    # Timings alone keep the image's test (no Test sent).
+    assert "Test" not in body_for("--health-interval", "1s", "busybox")["Healthcheck"]
+    with pytest.raises(UsageError, match="--no-healthcheck conflicts with --health-"):
+        body_for("--no-healthcheck", "--health-cmd", "true", "busybox")
+    with pytest.raises(UsageError, match='time: invalid duration "5"'):
+        body_for("--health-interval", "5", "busybox")
+    with pytest.raises(UsageError, match="--health-retries cannot be negative"):
+        body_for("--health-retries", "-1", "busybox")
+
+
+def test_ps_status_shows_health() -> None:
+    now = 1_700_000_000.0 + 5
+    running = {"Status": "running", "StartedAt": "2023-11-14T22:13:20Z"}
+    for health, shown in (("healthy", "Up 5 seconds (healthy)"),
+                          ("unhealthy", "Up 5 seconds (unhealthy)"),
+                          ("starting", "Up 5 seconds (health: starting)")):
+        state = {**running, "Health": {"Status": health, "FailingStreak": 0, "Log": []}}
+        assert human_status(state, now) == shown
+    assert human_status(running, now) == "Up 5 seconds"
 
 
 def test_endpoints_config_without_network_mode_and_extra_networks() -> None:

@@ -2,9 +2,8 @@
 
 Docker's body is the container ``Config`` at the top level plus ``HostConfig`` and
 ``NetworkingConfig``. Fields of the wrong JSON type are refused with a 400 naming the
-field (Go's decoder does the same); fields we have no support for are either ignored
-when they change nothing a program can see (``Init``: every container has an init
-here) or refused when ignoring them would silently lie (``Healthcheck``).
+field (Go's decoder does the same); fields we have no support for are ignored when they
+change nothing a program can see (``Init``: every container has an init here).
 """
 
 from __future__ import annotations
@@ -26,9 +25,10 @@ from dockyard.api.bodies import (
 )
 from dockyard.api.filters import Filters, match_labels
 from dockyard.api.timeparse import parse_stored_time
-from dockyard.errors import InvalidParameter, NotImplementedKind
+from dockyard.errors import InvalidParameter
 from dockyard.humanize import human_duration
 from dockyard.runtime.container import ContainerSpec
+from dockyard.runtime.health import NO_HEALTHCHECK, HealthConfig
 
 LIST_FILTERS = ("name", "id", "label", "status", "network", "ancestor", "exited", "before",
                 "since", "volume", "health", "is-task", "publish", "expose")
@@ -135,12 +135,11 @@ def _endpoint(name: str, doc: Any) -> ExtraNetwork:
                         ipv6)
 
 
-def _check_healthcheck(body: Body) -> None:
-    check = get_obj(body, "Healthcheck")
-    test = get_str_list(check, "Test", "Healthcheck.Test")
-    if test and test[0] != "NONE":
-        raise NotImplementedKind("healthchecks are not supported by this daemon yet: create "
-                                 "the container without Healthcheck (or with Test [\"NONE\"])")
+def _healthcheck(body: Body) -> HealthConfig | None:
+    """``Config.Healthcheck``; None (absent or null) inherits the image's."""
+    if body.get("Healthcheck") is None:
+        return None
+    return HealthConfig.from_docker(get_obj(body, "Healthcheck"))
 
 
 def parse_create(body: Body, name: str | None) -> CreateRequest:
@@ -148,7 +147,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
     if not image:
         raise InvalidParameter("config cannot be empty in order to create a container: "
                                "Image is required")
-    _check_healthcheck(body)
+    healthcheck = _healthcheck(body)
     host = get_obj(body, "HostConfig")
     networking = get_obj(body, "NetworkingConfig")
     endpoints = get_obj(networking, "EndpointsConfig", "NetworkingConfig.EndpointsConfig")
@@ -194,6 +193,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         aliases=primary.aliases if primary else (),
         ipv4=primary.ipv4 if primary else None,
         ipv6=primary.ipv6 if primary else None,
+        healthcheck=healthcheck,
     )
     return CreateRequest(spec, extra)
 
@@ -209,7 +209,11 @@ def human_status(state: Mapping[str, Any], now: float | None = None) -> str:
     status = state.get("Status", "")
     if status == "running":
         since = parse(state["StartedAt"]).timestamp()
-        return "Up " + human_duration(now - since)
+        up = "Up " + human_duration(now - since)
+        health = (state.get("Health") or {}).get("Status")
+        if health == "starting":
+            return f"{up} (health: starting)"
+        return f"{up} ({health})" if health in ("healthy", "unhealthy") else up
     if status == "restarting":
         finished = parse(state["FinishedAt"]).timestamp()
         return f"Restarting ({state.get('ExitCode', 0)}) {human_duration(now - finished)} ago"
@@ -265,6 +269,13 @@ def matches(item: Mapping[str, Any], inspected: Mapping[str, Any], filters: Filt
     if "ancestor" in filters:
         wanted = {image_ids[v] for v in filters["ancestor"] if v in image_ids}
         if item["ImageID"] not in wanted and item["Image"] not in filters["ancestor"]:
+            return False
+    if "health" in filters:
+        for value in filters["health"]:
+            if value not in ("starting", "healthy", "unhealthy", NO_HEALTHCHECK):
+                raise InvalidParameter(f"Unrecognised filter value for health: {value}")
+        health = (inspected["State"].get("Health") or {}).get("Status", NO_HEALTHCHECK)
+        if health not in filters["health"]:
             return False
     if "volume" in filters:
         mounts = inspected.get("Mounts") or []

@@ -1,11 +1,12 @@
 """Health of a container whose engine runs no healthchecks: compose probes it itself.
 
-An engine that refuses ``Healthcheck`` at create (Dockyard's daemon, for now) gets the
-container without it, and ``depends_on: service_healthy`` / ``up --wait`` then run the
+Dockyard's daemon runs healthchecks itself (``runtime/healthmon.py``) and reports
+``State.Health``, which always wins. This is the fallback for an engine that refuses
+``Healthcheck`` at create with a 501 (an older Dockyard daemon): it gets the container
+without it, and ``depends_on: service_healthy`` / ``up --wait`` then run the
 service's test through ``exec`` with Docker's rules: one try per ``interval``
 (``start_interval`` during ``start_period``), ``healthy`` on the first success,
 ``unhealthy`` after ``retries`` consecutive failures counted once the start period is over.
-When the engine reports ``State.Health`` itself, that always wins.
 """
 
 from __future__ import annotations

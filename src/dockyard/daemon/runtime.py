@@ -8,6 +8,7 @@ from collections.abc import Callable
 
 from dockyard.api.backend import Backend
 from dockyard.api.container_events import ExitEvents
+from dockyard.api.events import Event
 from dockyard.runtime import Container, ContainerManager
 
 log = logging.getLogger("dockyard.daemon")
@@ -39,6 +40,16 @@ def open_runtime(backend: Backend) -> ContainerManager:
     exits = ExitEvents(backend.events)
     manager.observers = [exits]
     backend.extra["exits"] = exits
+
+    def health_event(container_id: str, status: str) -> None:
+        try:
+            name = manager.get(container_id).name
+        except Exception:  # removed meanwhile: the event still names the id
+            name = ""
+        backend.events.publish(Event("container", f"health_status: {status}", container_id,
+                                     {"name": name}))
+
+    manager.on_health_status = health_event
     manager.open()
     backend.containers = manager
     every = manager.containers()

@@ -118,6 +118,7 @@ class DnsServer:
         udp = await asyncio.to_thread(
             open_socket_in_netns, netns_path, socket.AF_INET, socket.SOCK_DGRAM, self._bind
         )
+        _grow_receive_buffer(udp)
         try:
             tcp = await asyncio.to_thread(
                 open_socket_in_netns, netns_path, socket.AF_INET, socket.SOCK_STREAM, self._bind
@@ -253,3 +254,17 @@ class DnsServer:
                 continue
             return reply
         return last if last is not None else error_reply(query, RCODE_SERVFAIL, info.qend)
+
+
+# A burst of queries lands while the pump thread is busy: the default receive buffer
+# (~212 KiB) holds only ~256 small datagrams, so a larger one keeps bursts from being lost.
+UDP_RECEIVE_BUFFER = 4 << 20
+_SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)
+
+
+def _grow_receive_buffer(sock: socket.socket) -> None:
+    try:  # root may exceed net.core.rmem_max
+        sock.setsockopt(socket.SOL_SOCKET, _SO_RCVBUFFORCE, UDP_RECEIVE_BUFFER)
+    except OSError:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, UDP_RECEIVE_BUFFER)
+

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from dockyard.runtime.health import HealthConfig, config_from_doc
+
 ZERO_TIME = "0001-01-01T00:00:00Z"
 CONTAINER_KIND = "container"
 
@@ -52,6 +54,8 @@ class ContainerSpec:
     aliases: tuple[str, ...] = ()  # --network-alias
     ipv4: str | None = None  # --ip
     ipv6: str | None = None  # --ip6
+    healthcheck: HealthConfig | None = None  # None: the image's
+
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,7 @@ class Container:
     mounts: tuple[MountPoint, ...] = ()
     networks: tuple[Attachment, ...] = ()
     state: RunState = RunState()
+    healthcheck: HealthConfig | None = None  # the container's merged over the image's
 
     @property
     def argv(self) -> tuple[str, ...]:
@@ -133,7 +138,9 @@ class Container:
         # (five saves a start); every leaf here is immutable, so nothing is shared.
         doc = _fields(self)
         doc["labels"] = dict(self.labels)
-        doc["spec"] = {**_fields(self.spec), "labels": dict(self.spec.labels)}
+        doc["spec"] = {**_fields(self.spec), "labels": dict(self.spec.labels),
+                       "healthcheck": _health_doc(self.spec.healthcheck)}
+        doc["healthcheck"] = _health_doc(self.healthcheck)
         doc["mounts"] = [_fields(m) for m in self.mounts]
         doc["networks"] = [_fields(a) for a in self.networks]
         doc["state"] = _fields(self.state)
@@ -148,6 +155,7 @@ class Container:
         for key, value in spec_doc.items():
             if isinstance(value, list):
                 spec_doc[key] = tuple(value)
+        spec_doc["healthcheck"] = config_from_doc(spec_doc.get("healthcheck"))
         return cls(
             id=doc["id"], name=doc["name"], created=doc["created"],
             image_id=doc["image_id"], image_ref=doc["image_ref"], path=doc["path"],
@@ -161,9 +169,14 @@ class Container:
             networks=tuple(
                 Attachment(**{**a, "aliases": tuple(a["aliases"])}) for a in doc["networks"]),
             state=RunState(**doc["state"]),
+            healthcheck=config_from_doc(doc.get("healthcheck")),
         )
 
 
 def _fields(obj: Any) -> dict[str, Any]:
     """A dataclass's fields as a dict, one level deep."""
     return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
+
+
+def _health_doc(config: HealthConfig | None) -> dict[str, Any] | None:
+    return None if config is None else config.to_docker()

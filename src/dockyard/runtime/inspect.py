@@ -20,6 +20,7 @@ from dockyard.runtime.container import (
     STARTING,
     Container,
 )
+from dockyard.runtime.health import Health
 from dockyard.runtime.options import parse_restart_policy
 
 
@@ -84,8 +85,10 @@ def inspect_doc(
     attached: Mapping[str, Attached],
     sandbox: Sandbox | None,
     paths: Paths,
+    health: Health | None = None,
 ) -> dict[str, Any]:
-    """``attached``: live endpoints by network name (empty while stopped)."""
+    """``attached``: live endpoints by network name (empty while stopped); ``health``:
+    the healthcheck's latest (None: no healthcheck, or never started)."""
     state = c.state
     policy = parse_restart_policy(c.spec.restart)
     networks: dict[str, Any] = {}
@@ -124,6 +127,7 @@ def inspect_doc(
             "Error": state.error,
             "StartedAt": state.started_at,
             "FinishedAt": state.finished_at,
+            **({"Health": health.to_docker()} if health is not None else {}),
         },
         "Image": c.image_id,
         "ResolvConfPath": paths.resolv_conf,
@@ -179,6 +183,8 @@ def inspect_doc(
             "Labels": dict(c.labels),
             **({"StopSignal": c.stop_signal} if c.stop_signal else {}),
             **({"StopTimeout": c.stop_timeout} if c.stop_timeout is not None else {}),
+            **({"Healthcheck": c.healthcheck.to_docker()} if c.healthcheck is not None
+               else {}),
         },
         "NetworkSettings": {
             "Bridge": "",

@@ -74,6 +74,8 @@ from dockyard.runtime.container import (
     ContainerSpec,
     MountPoint,
 )
+from dockyard.runtime.health import HealthConfig, merge_healthcheck
+from dockyard.runtime.healthmon import HealthMonitor
 from dockyard.runtime.inspect import Attached, Paths, inspect_doc, list_item
 from dockyard.runtime.options import (
     MountRequest,
@@ -156,6 +158,11 @@ class ContainerManager:
         self._locks: dict[str, threading.RLock] = {}
         self._changed = threading.Condition()
         self.supervisor = Supervisor(self._on_exit)
+        # Told (container id, new status) when a healthcheck changes a container's health:
+        # the daemon turns it into ``health_status`` events.
+        self.on_health_status: Callable[[str, str], None] | None = None
+        self.health = HealthMonitor(self._probe, self.container_dir,
+                                    on_status=self._health_changed)
         self._index_names()
 
     # ------------------------------------------------------------------ lifecycle
@@ -170,6 +177,7 @@ class ContainerManager:
     def close(self) -> None:
         """Stop supervising; running containers keep running for the next manager."""
         self.supervisor.stop()
+        self.health.close()
 
     # -------------------------------------------------------------------- lookup
 
@@ -275,6 +283,13 @@ class ContainerManager:
         if workdir and not workdir.startswith("/"):
             raise InvalidParameter(f'invalid working directory "{workdir}": must be absolute')
         env = _merge_env(image_config.get("Env") or [], spec.env)
+        if spec.healthcheck is not None:
+            spec.healthcheck.validate()
+        image_check = image_config.get("Healthcheck")
+        healthcheck = merge_healthcheck(
+            spec.healthcheck,
+            HealthConfig.from_docker(image_check, "image Healthcheck")
+            if isinstance(image_check, dict) else None)
         policy = parse_restart_policy(spec.restart)
         if spec.auto_remove and policy.name != "no":
             raise InvalidParameter("conflicting options: cannot specify both --restart and --rm")
@@ -343,7 +358,7 @@ class ContainerManager:
                     stop_signal=spec.stop_signal or image_config.get("StopSignal") or "",
                     stop_timeout=spec.stop_timeout, exposed=tuple(exposed), cmd=cmd,
                     entrypoint=entrypoint, spec=spec, mounts=tuple(mounts),
-                    networks=tuple(attachments),
+                    networks=tuple(attachments), healthcheck=healthcheck,
                 )
                 directory = self.container_dir(container_id)
                 for sub in ("upper", "work", "rootfs"):
@@ -507,6 +522,8 @@ class ContainerManager:
         # An init that already exited is a zombie until collected: the pidfd is readable
         # and the supervisor settles it at once.
         self.supervisor.watch(c.id, pid, pidfd)
+        if c.healthcheck is not None:
+            self.health.start(c.id, c.healthcheck, time.time())
         return c
 
     def _launch(self, c: Container, bundle: str, oci: dict[str, Any],
@@ -626,6 +643,7 @@ class ContainerManager:
 
     def _on_exit(self, container_id: str, pid: int) -> None:
         restart_delay: float | None = None
+        self.health.stop(container_id)
         with self._lock(container_id):
             c = self._reload(container_id)
             if c is None or c.state.status != RUNNING or c.state.pid != pid:
@@ -817,6 +835,7 @@ class ContainerManager:
                 txn.delete(CONTAINER_KIND, c.id)
                 if owns_name:
                     txn.delete(NAME_KIND, c.name)
+            self.health.forget(c.id)
             shutil.rmtree(self.container_dir(c.id), ignore_errors=True)
             if volumes:
                 for m in c.mounts:
@@ -908,7 +927,10 @@ class ContainerManager:
             hostname=os.path.join(files, "hostname") if files else "",
             resolv_conf=os.path.join(files, "resolv.conf") if files else "",
             upper=os.path.join(directory, "upper"), merged=os.path.join(directory, "rootfs"))
-        return inspect_doc(c, attached=attached, sandbox=sandbox, paths=paths)
+        health = None
+        if c.healthcheck is not None and not c.healthcheck.disabled:
+            health = self.health.health(c.id)
+        return inspect_doc(c, attached=attached, sandbox=sandbox, paths=paths, health=health)
 
     def list(self, *, all: bool = False) -> list[dict[str, Any]]:
         """``GET /containers/json`` items: running ones, or every one with ``all``."""
@@ -956,6 +978,16 @@ class ContainerManager:
         return self._runtime_of(c).exec_process(c.id, proc, pid=c.state.pid,
                                                 timeout=timeout)
 
+    def _probe(self, container_id: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
+        """One healthcheck probe, through the exec path (``subprocess.TimeoutExpired``
+        when it outruns ``timeout``)."""
+        return self.exec(container_id, argv, timeout=timeout)
+
+    def _health_changed(self, container_id: str, before: str, after: str) -> None:
+        listener = self.on_health_status
+        if listener is not None:
+            listener(container_id, after)
+
     def top(self, ref: str) -> builtins.list[tuple[int, str]]:
         """(host pid, command line) of every process in the container."""
         c = self.get(ref)
@@ -993,6 +1025,9 @@ class ContainerManager:
                 fd = process.open_pidfd(c.state.pid, c.state.pid_start)
                 if fd is not None and not self.supervisor.watching(c.id):
                     self.supervisor.watch(c.id, c.state.pid, fd)
+                    if c.healthcheck is not None:
+                        self.health.start(c.id, c.healthcheck, _epoch(c.state.started_at),
+                                          adopted=True)
                     log.append(f"adopted {c.name}")
                 elif fd is None:
                     log.append(f"{c.name} exited while unsupervised")
@@ -1104,6 +1139,11 @@ def _kill_and_reap(pid: int, pidfd: int) -> None:
     if process.send_signal(pidfd, signal.SIGKILL):
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, 0)
+
+
+def _epoch(stamp: str) -> float:
+    """Unix seconds of a stored RFC 3339 time."""
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp()
 
 
 def _boottime() -> float:

@@ -342,12 +342,16 @@ def test_many_queries_in_flight_are_all_answered(make_netns: Callable[[], str]) 
                 expected[i] = EXT_ADDRESS if i % 10 == 0 else "10.1.0.3"
                 await loop.sock_sendto(sock, query.to_wire(), ("127.0.0.11", 53))
             got: dict[int, str] = {}
-            async with asyncio.timeout(5):
-                while len(got) < len(expected):
-                    reply = dns.message.from_wire(await loop.sock_recv(sock, 4096))
-                    got[reply.id] = reply.answer[0][0].address
+            try:
+                async with asyncio.timeout(5):
+                    while len(got) < len(expected):
+                        reply = dns.message.from_wire(await loop.sock_recv(sock, 4096))
+                        got[reply.id] = reply.answer[0][0].address
+            except TimeoutError:
+                pass
         finally:
             sock.close()
-        assert got == expected
+        missing = sorted(set(expected) - set(got))
+        assert got == expected, f"missing {len(missing)}: {missing[:20]}"
 
     run(make_netns, scenario)
