@@ -146,6 +146,20 @@ def encode_query(pairs: Mapping[str, Any]) -> str:
     return "&".join(parts)
 
 
+def _connect(path: str, host: str, timeout: float | None) -> _socket.socket:
+    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
+    if timeout is not None:
+        sock.settimeout(timeout)
+    try:
+        sock.connect(path)
+    except OSError as err:
+        sock.close()
+        raise ConnectError(
+            f"Cannot connect to the Dockyard daemon at {host}. Is the daemon "
+            f"running? ({err.strerror or err})") from None
+    return sock
+
+
 class Client:
     def __init__(self, host: str, version: str | None = API_VERSION,
                  timeout: float | None = None) -> None:
@@ -180,16 +194,7 @@ class Client:
         if body is not None:
             head.append(f"Content-Length: {len(body)}")
         head += [f"{k}: {v}" for k, v in extra.items()]
-        sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-        if self.timeout is not None:
-            sock.settimeout(self.timeout)
-        try:
-            sock.connect(self.path)
-        except OSError as err:
-            sock.close()
-            raise ConnectError(
-                f"Cannot connect to the Dockyard daemon at {self.host}. Is the daemon "
-                f"running? ({err.strerror or err})") from None
+        sock = _connect(self.path, self.host, self.timeout)
         try:
             sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""))
             reader = _Reader(sock)
@@ -282,14 +287,7 @@ def hijack(client: Client, path: str, *, query: Query | None = None,
     head = [f"POST {client.url(path, query)} HTTP/1.1", "Host: dockyard",
             "User-Agent: dockyard-cli", "Connection: Upgrade", "Upgrade: tcp",
             "Content-Type: application/json", f"Content-Length: {len(body)}"]
-    sock = _socket.socket(_socket.AF_UNIX, _socket.SOCK_STREAM)
-    try:
-        sock.connect(client.path)
-    except OSError as err:
-        sock.close()
-        raise ConnectError(
-            f"Cannot connect to the Dockyard daemon at {client.host}. Is the daemon "
-            f"running? ({err.strerror or err})") from None
+    sock = _connect(client.path, client.host, None)
     try:
         sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + body)
         reader = _Reader(sock)
