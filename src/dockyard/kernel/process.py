@@ -74,3 +74,99 @@ def send_signal(pidfd: int, sig: int) -> bool:
 def close_quietly(fd: int) -> None:
     with contextlib.suppress(OSError):
         os.close(fd)
+
+
+
+def _namespace_members(init_pid: int, started: int | None) -> tuple[int, list[int]] | None:
+    """(pidfd, other members) of the PID namespace whose init is ``init_pid``, or None when
+    that init is gone, was replaced, or shares our own namespace (never touch the host's)."""
+    fd = open_pidfd(init_pid, started)
+    if fd is None:
+        return None
+    try:
+        target = os.stat(f"/proc/{init_pid}/ns/pid").st_ino
+        if target == os.stat("/proc/self/ns/pid").st_ino or not send_signal(fd, 0):
+            close_quietly(fd)
+            return None
+    except OSError:
+        close_quietly(fd)
+        return None
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != init_pid:
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
+                    members.append(int(entry))
+    return fd, members
+
+
+def _parent(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[1])
+
+
+def _reap(pids: list[int], deadline: float = 2.0) -> None:
+    """Wait for those of ``pids`` that are our children (others' parents reap them)."""
+    import time
+
+    end = time.monotonic() + deadline
+    pending = list(pids)
+    while pending and time.monotonic() < end:
+        still = []
+        for pid in pending:
+            try:
+                done, _ = os.waitpid(pid, os.WNOHANG)
+            except ChildProcessError:
+                continue
+            if done == 0:
+                still.append(pid)
+        pending = still
+        if pending:
+            time.sleep(0.01)
+
+
+def kill_orphans_in_namespace(init_pid: int, started: int | None) -> int:
+    """Kill and reap processes in a container's PID namespace that were orphaned to us.
+
+    An exec'd process (a healthcheck probe) keeps its parent outside the container; when
+    that parent is killed on a timeout, the process is reparented to us, the subreaper,
+    and would become a zombie nobody reaps, which keeps the container's init from ever
+    finishing its exit. Processes with a live parent of their own are left alone."""
+    found = _namespace_members(init_pid, started)
+    if found is None:
+        return 0
+    fd, members = found
+    try:
+        me = os.getpid()
+        orphans = []
+        for pid in members:
+            with contextlib.suppress(OSError):
+                if _parent(pid) == me:
+                    os.kill(pid, signal.SIGKILL)
+                    orphans.append(pid)
+        _reap(orphans)
+        return len(orphans)
+    finally:
+        close_quietly(fd)
+
+
+def kill_pid_namespace(init_pid: int, started: int | None) -> int:
+    """SIGKILL every process in the PID namespace whose init is ``init_pid``, init included,
+    and reap those that are our children (not the init: its watcher records its exit).
+
+    Processes that joined a container's namespace from outside (exec, probes) keep parents
+    outside it, and the init cannot finish dying until they are gone. Returns how many were
+    signalled; does nothing if ``init_pid`` is not the process that started at ``started``."""
+    found = _namespace_members(init_pid, started)
+    if found is None:
+        return 0
+    fd, members = found
+    try:
+        send_signal(fd, signal.SIGKILL)
+        for pid in members:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+        _reap(members)
+        return 1 + len(members)
+    finally:
+        close_quietly(fd)

@@ -34,6 +34,7 @@ import os
 import secrets
 import shutil
 import signal
+import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -726,6 +727,9 @@ class ContainerManager:
     # ----------------------------------------------------------- stop, kill, wait
 
     def _signal(self, c: Container, sig: int) -> bool:
+        if sig == signal.SIGKILL and c.state.pid:
+            # Probes and execs in its namespace would keep the init from finishing its exit.
+            return process.kill_pid_namespace(c.state.pid, c.state.pid_start) > 0
         fd = process.open_pidfd(c.state.pid, c.state.pid_start) if c.state.pid else None
         if fd is None:
             return False
@@ -981,7 +985,13 @@ class ContainerManager:
     def _probe(self, container_id: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
         """One healthcheck probe, through the exec path (``subprocess.TimeoutExpired``
         when it outruns ``timeout``)."""
-        return self.exec(container_id, argv, timeout=timeout)
+        try:
+            return self.exec(container_id, argv, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            c = self._reload(container_id)
+            if c is not None and c.state.pid:  # the probe outlived its killed exec
+                process.kill_orphans_in_namespace(c.state.pid, c.state.pid_start)
+            raise
 
     def _health_changed(self, container_id: str, before: str, after: str) -> None:
         listener = self.on_health_status
