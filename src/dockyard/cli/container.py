@@ -148,10 +148,15 @@ def _timeout(opts: dict[str, Any]) -> dict[str, str | None]:
             "signal": opts.get("signal") or None}
 
 
+def _stop_flags() -> list[Flag]:
+    """docker stop and docker restart take the same two flags."""
+    return [Flag(("-s", "--signal"), "signal", help="Signal to send to the container"),
+            Flag(("-t", "--time", "--timeout"), "time", "int",
+                 help="Seconds to wait before killing the container")]
+
+
 def stop(ctx: Context, args: list[str]) -> int:
-    flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container"),
-             Flag(("-t", "--time", "--timeout"), "time", "int",
-                  help="Seconds to wait before killing the container")]
+    flags = _stop_flags()
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
         client.request("POST", f"/containers/{_q(ref)}/stop", query=_timeout(opts))
@@ -161,9 +166,7 @@ def stop(ctx: Context, args: list[str]) -> int:
 
 
 def restart(ctx: Context, args: list[str]) -> int:
-    flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container"),
-             Flag(("-t", "--time", "--timeout"), "time", "int",
-                  help="Seconds to wait before killing the container")]
+    flags = _stop_flags()
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
         client.request("POST", f"/containers/{_q(ref)}/restart", query=_timeout(opts))
