@@ -9,7 +9,6 @@ engine is installed. Usage (root): .venv/bin/python bench/engine_bench.py [--rou
 from __future__ import annotations
 
 import argparse
-import contextlib
 import os
 import shutil
 import statistics
@@ -24,6 +23,7 @@ from dockyard.engine import Engine, EngineConfig
 from dockyard.kernel import netlink
 from dockyard.kernel.linux import LinuxKernel
 from dockyard.kernel.ns import run_in_netns
+from dockyard.kernel.rtnl import Rtnl
 from dockyard.store import SqliteStore
 from throwaway import throwaway_host
 
@@ -51,11 +51,11 @@ def kernel_floor(netns: str, rounds: int) -> dict[str, list[float]]:
     out: dict[str, list[float]] = {"bridge add": [], "bridge del": []}
 
     def work() -> None:
-        with contextlib.closing(netlink.open_iproute()) as ipr:
+        with Rtnl() as rtnl:
             for i in range(rounds):
                 out["bridge add"].append(timed(
-                    netlink.create_bridge, ipr, f"kfloor{i}", ("10.250.0.1/24",), 0))
-                out["bridge del"].append(timed(netlink.delete_link, ipr, f"kfloor{i}"))
+                    netlink.create_bridge, rtnl, f"kfloor{i}", ("10.250.0.1/24",), 0))
+                out["bridge del"].append(timed(netlink.delete_link, rtnl, f"kfloor{i}"))
 
     run_in_netns(netns, work)
     return out
@@ -132,7 +132,7 @@ def main() -> None:
         print(f"  {name:<16} {median(values)}")
     print(f"  {args.sandboxes} sandboxes created+connected on one network: {many_ms:.0f} ms "
           f"({many_ms / args.sandboxes:.2f} ms each)")
-    print("Kernel floor (pyroute2 netlink, no engine):")
+    print("Kernel floor (raw netlink, no engine):")
     for name, values in floor.items():
         print(f"  {name:<16} {median(values)}")
     docker = docker_cli(min(args.rounds, 10))

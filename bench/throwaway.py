@@ -13,7 +13,7 @@ from dockyard.kernel.ns import create_netns, delete_netns
 
 @contextlib.contextmanager
 def throwaway_host() -> Iterator[tuple[str, str]]:
-    base = tempfile.mkdtemp(prefix="dockyard-bench-", dir="/run")
+    base = tempfile.mkdtemp(prefix="dockyard-bench-", dir=os.environ.get("BENCH_DIR", "/run"))
     netns = os.path.join(base, "host")
     create_netns(netns)
     try:

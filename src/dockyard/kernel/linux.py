@@ -16,36 +16,45 @@ from collections.abc import Callable, Iterator, Sequence
 from ipaddress import IPv4Network, IPv6Network, ip_network
 from typing import Any, TypeVar
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
 from dockyard import plan
 from dockyard.errors import KernelError
 from dockyard.kernel import netlink, nftables
-from dockyard.kernel.ns import NetnsWorker, create_netns, delete_netns, netns_exists
+from dockyard.kernel.ns import (
+    NetnsWorker,
+    create_netns,
+    delete_netns,
+    netns_exists,
+    open_in_netns,
+    run_in_netns,
+)
 from dockyard.kernel.reaper import Reaper
+from dockyard.kernel.rtnl import Rtnl
 
 T = TypeVar("T")
 
 
 class _Session:
-    """The namespace workers (thread + netlink socket) opened for one batch of steps."""
+    """The netlink sockets opened inside sandboxes for one batch of steps."""
 
     def __init__(self) -> None:
-        self.workers: dict[str, tuple[NetnsWorker, IPRoute]] = {}
+        self.sockets: dict[str, Rtnl] = {}
+
+    def drop(self, netns: str) -> None:
+        rtnl = self.sockets.pop(netns, None)
+        if rtnl is not None:
+            rtnl.close()
 
     def close(self) -> None:
-        for worker, ipr in self.workers.values():
-            worker.call(ipr.close)
-            worker.close()
-        self.workers.clear()
+        for rtnl in self.sockets.values():
+            rtnl.close()
+        self.sockets.clear()
 
 
 class LinuxKernel:
     def __init__(self, host_netns: str | None = None) -> None:
         self.host_netns = host_netns
         self._host_worker: NetnsWorker | None = None
-        self._host_ipr: IPRoute | None = None
+        self._host_rtnl: Rtnl | None = None
         self._host_lock = threading.Lock()
         self._local = threading.local()
         self._reaper = Reaper(host_netns)
@@ -58,11 +67,11 @@ class LinuxKernel:
         self._reaper.close()
         with self._host_lock:
             if self._host_worker is not None:
-                if self._host_ipr is not None:
-                    self._host_worker.call(self._host_ipr.close)
                 self._host_worker.close()
+            if self._host_rtnl is not None:
+                self._host_rtnl.close()
             self._host_worker = None
-            self._host_ipr = None
+            self._host_rtnl = None
 
     # ----------------------------------------------------------------- apply
 
@@ -130,7 +139,7 @@ class LinuxKernel:
             self._dispatch(step)
         except KernelError:
             raise
-        except (NetlinkError, OSError) as exc:
+        except OSError as exc:
             raise KernelError(f"{step.describe()}: {exc}") from exc
 
     def _dispatch(self, step: plan.Step) -> None:
@@ -138,107 +147,111 @@ class LinuxKernel:
             create_netns(step.path)
         elif isinstance(step, plan.DeleteNetns):
             session = getattr(self._local, "session", None)
-            if session is not None and step.path in session.workers:
-                worker, ipr = session.workers.pop(step.path)
-                worker.call(ipr.close)
-                worker.close()
+            if session is not None:
+                session.drop(step.path)
             delete_netns(step.path)
         elif isinstance(step, plan.CreateBridge):
             self._reaper.wait_for(step.name)
-            self._host(lambda ipr: netlink.create_bridge(ipr, step.name, step.addresses, step.mtu))
+            self._netlink(None, lambda rtnl: netlink.create_bridge(
+                rtnl, step.name, step.addresses, step.mtu))
         elif isinstance(step, plan.DeleteLink):
             self._delete_link(step)
         elif isinstance(step, plan.CreateVeth):
             self._create_veth(step)
         elif isinstance(step, plan.LoopbackUp):
-            self._in(step.netns, netlink.loopback_up)
+            self._netlink(step.netns, netlink.loopback_up)
         elif isinstance(step, plan.SetDefaultRoutes):
-            self._in(step.netns, lambda ipr: self._default_routes(ipr, step))
+            self._netlink(step.netns, lambda rtnl: self._default_routes(rtnl, step))
         elif isinstance(step, plan.Sysctl):
-            self._in(step.netns, lambda _ipr: _write_sysctl(step.key, step.value))
+            self._thread_in(step.netns, lambda: _write_sysctl(step.key, step.value))
         elif isinstance(step, plan.ApplyFirewall):
             if not step.script:
                 return
             if getattr(self._local, "defer", False):
                 # Teardown: removing elements waits out a grace period; do it after the
                 # reply, in order with every later firewall change (they wait for it).
-                self._reaper.submit(_FIREWALL, lambda _ipr: _apply_firewall(step))
+                self._reaper.submit(_FIREWALL, lambda _rtnl: _apply_firewall(step))
             else:
                 self._reaper.wait_for(_FIREWALL)
-                self._host(lambda _ipr: _apply_firewall(step))
+                self._host(lambda: _apply_firewall(step))
         else:
             raise KernelError(f"unknown plan step {step!r}")
 
     def _delete_link(self, step: plan.DeleteLink) -> None:
         if step.netns is not None:
             if netns_exists(step.netns):
-                self._in(step.netns, lambda ipr: netlink.delete_link(ipr, step.name))
+                self._netlink(step.netns, lambda rtnl: netlink.delete_link(rtnl, step.name))
             return
         if not getattr(self._local, "defer", False):
             self._reaper.wait_for(step.name)
-            self._host(lambda ipr: netlink.delete_link(ipr, step.name))
+            self._netlink(None, lambda rtnl: netlink.delete_link(rtnl, step.name))
             return
         # Teardown: cut the device off now, let the reaper wait out the unregister.
         if step.peer_netns and step.peer_ifname and netns_exists(step.peer_netns):
             tombstone = "dyx" + step.name[-12:]
-            self._in(step.peer_netns,
-                     lambda ipr: netlink.retire_link(ipr, step.peer_ifname or "", tombstone))
-        self._host(lambda ipr: netlink.retire_link(ipr, step.name))
+            self._netlink(step.peer_netns,
+                          lambda rtnl: netlink.retire_link(rtnl, step.peer_ifname or "",
+                                                           tombstone))
+        self._netlink(None, lambda rtnl: netlink.retire_link(rtnl, step.name))
         self._reaper.delete(step.name)
 
     def _create_veth(self, step: plan.CreateVeth) -> None:
         self._reaper.wait_for(step.host_ifname)
-        self._host(lambda ipr: netlink.create_veth(
-            ipr, step.host_ifname, step.master, step.peer_netns, step.peer_ifname, step.mac,
+        self._netlink(None, lambda rtnl: netlink.create_veth(
+            rtnl, step.host_ifname, step.master, step.peer_netns, step.peer_ifname, step.mac,
             step.mtu))
         try:
-            self._in(step.peer_netns,
-                     lambda ipr: netlink.configure_interface(ipr, step.peer_ifname, step.addresses))
+            self._netlink(step.peer_netns, lambda rtnl: netlink.configure_interface(
+                rtnl, step.peer_ifname, step.addresses))
         except BaseException:
-            self._host(lambda ipr: netlink.delete_link(ipr, step.host_ifname))
+            self._netlink(None, lambda rtnl: netlink.delete_link(rtnl, step.host_ifname))
             raise
 
     @staticmethod
-    def _default_routes(ipr: IPRoute, step: plan.SetDefaultRoutes) -> None:
-        netlink.set_default_route(ipr, socket.AF_INET, step.v4)
-        netlink.set_default_route(ipr, socket.AF_INET6, step.v6)
+    def _default_routes(rtnl: Rtnl, step: plan.SetDefaultRoutes) -> None:
+        netlink.set_default_route(rtnl, socket.AF_INET, step.v4)
+        netlink.set_default_route(rtnl, socket.AF_INET6, step.v6)
 
     # ------------------------------------------------------------- helpers
 
-    def _host(self, fn: Callable[[IPRoute], T]) -> T:
-        """Run on the host's long-lived worker with its long-lived netlink socket."""
+    def _host(self, fn: Callable[[], T]) -> T:
+        """Run on the long-lived thread in the host's namespace (nftables, port probes and
+        per-namespace /proc/sys files need the calling thread to be there)."""
         with self._host_lock:
             if self._host_worker is None:
                 self._host_worker = NetnsWorker(self.host_netns, "dockyard-host")
             worker = self._host_worker
-        if self._host_ipr is None:
-            self._host_ipr = worker.call(netlink.open_iproute)
-        ipr = self._host_ipr
-        return worker.call(lambda: fn(ipr))
+        return worker.call(fn)
 
-    def _in(self, netns: str | None, fn: Callable[[IPRoute], T]) -> T:
+    def _netlink(self, netns: str | None, fn: Callable[[Rtnl], T]) -> T:
+        """Run ``fn`` with a netlink socket of ``netns`` (None: the host), on this thread.
+        The host's socket is shared, one request at a time; a sandbox's lives for the
+        session."""
+        if netns is None or netns == self.host_netns:
+            with self._host_lock:
+                if self._host_rtnl is None:
+                    self._host_rtnl = open_in_netns(self.host_netns, Rtnl)
+                rtnl = self._host_rtnl
+            with rtnl.lock:
+                return fn(rtnl)
+        session: _Session | None = getattr(self._local, "session", None)
+        if session is not None:
+            rtnl = session.sockets.get(netns) or open_in_netns(netns, Rtnl)
+            session.sockets[netns] = rtnl
+            return fn(rtnl)
+        with open_in_netns(netns, Rtnl) as rtnl:
+            return fn(rtnl)
+
+    def _thread_in(self, netns: str | None, fn: Callable[[], T]) -> T:
         if netns is None or netns == self.host_netns:
             return self._host(fn)
-        session: _Session | None = getattr(self._local, "session", None)
-        if session is not None and netns in session.workers:
-            worker, ipr = session.workers[netns]
-            return worker.call(lambda: fn(ipr))
-        worker = NetnsWorker(netns)
-        ipr = worker.call(netlink.open_iproute)
-        if session is not None:
-            session.workers[netns] = (worker, ipr)
-            return worker.call(lambda: fn(ipr))
-        try:
-            return worker.call(lambda: fn(ipr))
-        finally:
-            worker.call(ipr.close)
-            worker.close()
+        return run_in_netns(netns, fn)
 
     # ------------------------------------------------------------- observe
 
     def host_routes(self) -> list[IPv4Network | IPv6Network]:
         """Destinations of the host's routes, for IPAM's overlap check."""
-        routes = self._host(netlink.list_routes)
+        routes = self._netlink(None, netlink.list_routes)
         found: list[IPv4Network | IPv6Network] = []
         for route in routes:
             # A dying bridge's route is not a host route: its subnet is free again.
@@ -249,19 +262,19 @@ class LinuxKernel:
         return found
 
     def links(self, netns: str | None = None) -> list[dict[str, Any]]:
-        return self._in(netns if netns else self.host_netns, netlink.list_links)
+        return self._netlink(netns, netlink.list_links)
 
     def addresses(self, netns: str | None = None) -> list[dict[str, Any]]:
-        return self._in(netns if netns else self.host_netns, netlink.list_addresses)
+        return self._netlink(netns, netlink.list_addresses)
 
     def routes(self, netns: str | None = None) -> list[dict[str, Any]]:
-        return self._in(netns if netns else self.host_netns, netlink.list_routes)
+        return self._netlink(netns, netlink.list_routes)
 
     def netns_exists(self, path: str) -> bool:
         return netns_exists(path)
 
     def ephemeral_port_range(self) -> tuple[int, int]:
-        def read(_ipr: IPRoute) -> tuple[int, int]:
+        def read() -> tuple[int, int]:
             with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
                 low, high = f.read().split()
             return int(low), int(high)
@@ -271,7 +284,7 @@ class LinuxKernel:
     def port_is_free(self, proto: str, host_ip: str | None, port: int) -> bool:
         """Can a socket bind this port on the host? Catches ports held by host processes."""
 
-        def probe(_ipr: IPRoute) -> bool:
+        def probe() -> bool:
             kind = socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM
             family = socket.AF_INET6 if host_ip and ":" in host_ip else socket.AF_INET
             address = host_ip or ("::" if family == socket.AF_INET6 else "0.0.0.0")
@@ -290,14 +303,14 @@ class LinuxKernel:
 
     def nft(self, script: str) -> str:
         self._reaper.wait_for(_FIREWALL)
-        return self._host(lambda _ipr: nftables.run(script))
+        return self._host(lambda: nftables.run(script))
 
     def read_sysctl(self, key: str, netns: str | None = None) -> str:
-        def read(_ipr: IPRoute) -> str:
+        def read() -> str:
             with open(f"/proc/sys/{key}") as f:
                 return f.read().strip()
 
-        return self._in(netns, read)
+        return self._thread_in(netns, read)
 
     def list_netns(self, directory: str) -> Iterator[str]:
         with contextlib.suppress(FileNotFoundError):

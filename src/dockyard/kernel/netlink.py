@@ -1,186 +1,113 @@
-"""Links, addresses and routes over rtnetlink (pyroute2), one namespace at a time.
+"""Links, addresses and routes, one namespace at a time, over ``kernel.rtnl``.
 
-Each function takes an open ``IPRoute`` that was created inside the namespace it
-acts on (see ``kernel.ns.run_in_netns``). Deleting what is already gone counts
-as success, so teardown and rollback can be repeated safely.
+Each function takes an :class:`~dockyard.kernel.rtnl.Rtnl` socket created inside the
+namespace it acts on (see ``kernel.ns.open_in_netns``). Deleting what is already gone
+counts as success, so teardown and rollback can be repeated safely.
 """
 
 from __future__ import annotations
 
-import errno
 import os
 import socket
-from ipaddress import ip_interface
 from typing import Any
 
-from pyroute2 import IPRoute
-from pyroute2.netlink.exceptions import NetlinkError
-
+from dockyard.kernel.rtnl import GONE, NetlinkError, Rtnl
 from dockyard.plan import Route
 
-_IFA_F_NODAD = 0x02  # IPv6 addresses usable at once, without duplicate detection delay
-_GONE = (errno.ENODEV, errno.ENOENT, errno.ESRCH, errno.EADDRNOTAVAIL)
+__all__ = ["NetlinkError", "Rtnl"]
 
 
-def open_iproute() -> IPRoute:
-    # groups=0: no multicast subscriptions, we only make requests.
-    return IPRoute(groups=0)
-
-
-def link_index(ipr: IPRoute, name: str) -> int | None:
-    # A targeted RTM_GETLINK by name, not link_lookup: that one dumps every link, which
-    # grows with the number of endpoints on the host.
-    try:
-        return int(ipr.link("get", ifname=name)[0]["index"])
-    except NetlinkError as exc:
-        if exc.code in _GONE:
-            return None
-        raise
-
-
-def _require_index(ipr: IPRoute, name: str) -> int:
-    index = link_index(ipr, name)
-    if index is None:
-        raise NetlinkError(errno.ENODEV, f"no interface {name}")
-    return index
-
-
-def add_addresses(ipr: IPRoute, index: int, addresses: tuple[str, ...]) -> None:
+def add_addresses(rtnl: Rtnl, index: int, addresses: tuple[str, ...]) -> None:
     for cidr in addresses:
-        iface = ip_interface(cidr)
-        kwargs: dict[str, Any] = {
-            "index": index,
-            "address": str(iface.ip),
-            "prefixlen": iface.network.prefixlen,
-        }
-        if iface.version == 6:
-            kwargs["family"] = socket.AF_INET6
-            kwargs["flags"] = _IFA_F_NODAD
-        ipr.addr("add", **kwargs)
+        rtnl.add_address(index, cidr)
 
 
-def create_bridge(ipr: IPRoute, name: str, addresses: tuple[str, ...], mtu: int) -> None:
-    spec: dict[str, Any] = {"ifname": name, "kind": "bridge"}
-    if mtu:
-        spec["mtu"] = mtu
-    ipr.link("add", **spec)
-    index = _require_index(ipr, name)
-    add_addresses(ipr, index, addresses)
-    ipr.link("set", index=index, state="up")
+def create_bridge(rtnl: Rtnl, name: str, addresses: tuple[str, ...], mtu: int) -> None:
+    rtnl.create_bridge(name, mtu)
+    index = rtnl.require_index(name)
+    add_addresses(rtnl, index, addresses)
+    rtnl.set_up(index)
 
 
-def delete_link(ipr: IPRoute, name: str) -> None:
-    index = link_index(ipr, name)
+def delete_link(rtnl: Rtnl, name: str) -> None:
+    index = rtnl.link_index(name)
     if index is None:
         return
     try:
-        ipr.link("del", index=index)
+        rtnl.delete_link(index)
     except NetlinkError as exc:
-        if exc.code not in _GONE:
+        if exc.errno not in GONE:
             raise
 
 
-def retire_link(ipr: IPRoute, name: str, tombstone: str | None = None) -> None:
+def retire_link(rtnl: Rtnl, name: str, tombstone: str | None = None) -> None:
     """Take a link down (and optionally rename it out of the way) before it is deleted."""
-    index = link_index(ipr, name)
+    index = rtnl.link_index(name)
     if index is None:
         return
     try:
-        ipr.link("set", index=index, state="down")
+        rtnl.set_up(index, False)
         if tombstone:
-            ipr.link("set", index=index, ifname=tombstone)
+            rtnl.rename(index, tombstone)
     except NetlinkError as exc:
-        if exc.code not in _GONE:
+        if exc.errno not in GONE:
             raise
 
 
 def create_veth(
-    ipr: IPRoute, host_ifname: str, master: str, peer_netns: str, peer_ifname: str, mac: str,
+    rtnl: Rtnl, host_ifname: str, master: str, peer_netns: str, peer_ifname: str, mac: str,
     mtu: int,
 ) -> None:
-    """Create the pair with the peer born inside the sandbox under its final name."""
-    master_index = _require_index(ipr, master)
+    """Create the pair with the peer born inside the sandbox under its final name,
+    enslaved and up in the same request."""
+    master_index = rtnl.require_index(master)
     fd = os.open(peer_netns, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        peer: dict[str, Any] = {"ifname": peer_ifname, "net_ns_fd": fd}
-        if mac:
-            peer["address"] = mac
-        # Enslaved and up in the same request that creates it.
-        spec: dict[str, Any] = {"ifname": host_ifname, "kind": "veth", "peer": peer,
-                                "master": master_index, "state": "up"}
-        if mtu:
-            spec["mtu"] = mtu
-            peer["mtu"] = mtu
-        ipr.link("add", **spec)
+        rtnl.create_veth(host_ifname, master=master_index, peer_name=peer_ifname,
+                         peer_netns_fd=fd, peer_mac=mac, mtu=mtu)
     finally:
         os.close(fd)
     # Hairpin: a frame may leave by the port it came in on, so a container reaches its own
     # published port through the host's address (DNAT sends it straight back).
-    ipr.brport("set", index=_require_index(ipr, host_ifname), mode=1)
+    rtnl.set_hairpin(rtnl.require_index(host_ifname))
 
 
-def configure_interface(ipr: IPRoute, ifname: str, addresses: tuple[str, ...]) -> None:
-    index = _require_index(ipr, ifname)
-    add_addresses(ipr, index, addresses)
-    ipr.link("set", index=index, state="up")
+def configure_interface(rtnl: Rtnl, ifname: str, addresses: tuple[str, ...]) -> None:
+    index = rtnl.require_index(ifname)
+    add_addresses(rtnl, index, addresses)
+    rtnl.set_up(index)
 
 
-def loopback_up(ipr: IPRoute) -> None:
-    ipr.link("set", index=_require_index(ipr, "lo"), state="up")
+def loopback_up(rtnl: Rtnl) -> None:
+    rtnl.set_up(rtnl.require_index("lo"))
 
 
-def set_default_route(ipr: IPRoute, family: int, route: Route | None) -> None:
-    dst = "0.0.0.0/0" if family == socket.AF_INET else "::/0"
-    index = link_index(ipr, route.ifname) if route is not None else None
+def set_default_route(rtnl: Rtnl, family: int, route: Route | None) -> None:
+    index = rtnl.link_index(route.ifname) if route is not None else None
     if route is None or index is None:  # no gateway (left, or internal only): no default
-        try:
-            ipr.route("del", dst=dst, family=family)
-        except NetlinkError as exc:
-            if exc.code not in _GONE:
-                raise
+        rtnl.delete_default_route(family)
         return
-    ipr.route("replace", dst=dst, gateway=route.gateway, oif=index, family=family)
+    rtnl.replace_default_route(family, route.gateway, index)
 
 
-def list_links(ipr: IPRoute) -> list[dict[str, Any]]:
-    links = []
-    for msg in ipr.get_links():
-        linkinfo = msg.get_attr("IFLA_LINKINFO")
-        kind = linkinfo.get_attr("IFLA_INFO_KIND") if linkinfo else None
-        links.append({
-            "index": msg["index"],
-            "name": msg.get_attr("IFLA_IFNAME"),
-            "kind": kind,
-            "master": msg.get_attr("IFLA_MASTER"),
-            "mac": msg.get_attr("IFLA_ADDRESS"),
-            "mtu": msg.get_attr("IFLA_MTU"),
-            "up": bool(msg["flags"] & 1),
-        })
-    return links
+def list_links(rtnl: Rtnl) -> list[dict[str, Any]]:
+    return rtnl.links()
 
 
-def list_addresses(ipr: IPRoute) -> list[dict[str, Any]]:
-    names = {link["index"]: link["name"] for link in list_links(ipr)}
+def list_addresses(rtnl: Rtnl) -> list[dict[str, Any]]:
+    names = {link["index"]: link["name"] for link in rtnl.links()}
     return [
-        {
-            "ifname": names.get(msg["index"], str(msg["index"])),
-            "address": f"{msg.get_attr('IFA_ADDRESS')}/{msg['prefixlen']}",
-            "family": msg["family"],
-        }
-        for msg in ipr.get_addr()
+        {"ifname": names.get(index, str(index)), "address": f"{address}/{prefixlen}",
+         "family": family}
+        for index, family, address, prefixlen in rtnl.addresses()
     ]
 
 
-def list_routes(ipr: IPRoute) -> list[dict[str, Any]]:
-    names = {link["index"]: link["name"] for link in list_links(ipr)}
+def list_routes(rtnl: Rtnl) -> list[dict[str, Any]]:
+    names = {link["index"]: link["name"] for link in rtnl.links()}
     routes = []
     for family in (socket.AF_INET, socket.AF_INET6):
-        for msg in ipr.get_routes(family=family, table=254):
-            dst = msg.get_attr("RTA_DST")
-            routes.append({
-                "dst": f"{dst}/{msg['dst_len']}" if dst else "default",
-                "gateway": msg.get_attr("RTA_GATEWAY"),
-                "dev": names.get(msg.get_attr("RTA_OIF")),
-                "family": family,
-            })
+        for route in rtnl.routes(family):
+            routes.append({"dst": route["dst"], "gateway": route["gateway"],
+                           "dev": names.get(route["oif"]), "family": family})
     return routes

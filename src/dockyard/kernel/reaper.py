@@ -15,17 +15,15 @@ stale set elements that the next start's reconcile removes.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import logging
 import queue
 import threading
 from collections import Counter
 from collections.abc import Callable
 
-from pyroute2 import IPRoute
-
 from dockyard.kernel import netlink
 from dockyard.kernel.ns import setns_current_thread
+from dockyard.kernel.rtnl import Rtnl
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +33,7 @@ class Reaper:
         self._host_netns = host_netns
         self._pending: Counter[str] = Counter()
         self._cond = threading.Condition()
-        self._queue: queue.SimpleQueue[tuple[str, Callable[[IPRoute], object]] | None] = (
+        self._queue: queue.SimpleQueue[tuple[str, Callable[[Rtnl], object]] | None] = (
             queue.SimpleQueue()
         )
         self._thread: threading.Thread | None = None
@@ -43,9 +41,9 @@ class Reaper:
 
     def delete(self, name: str) -> None:
         """Delete the host device ``name`` in the background."""
-        self.submit(name, lambda ipr: netlink.delete_link(ipr, name))
+        self.submit(name, lambda rtnl: netlink.delete_link(rtnl, name))
 
-    def submit(self, key: str, job: Callable[[IPRoute], object]) -> None:
+    def submit(self, key: str, job: Callable[[Rtnl], object]) -> None:
         with self._cond:
             self._pending[key] += 1
             if self._thread is None:
@@ -79,14 +77,14 @@ class Reaper:
     def _run(self) -> None:
         if self._host_netns is not None:
             setns_current_thread(self._host_netns)
-        with contextlib.closing(netlink.open_iproute()) as ipr:
+        with Rtnl() as rtnl:
             while True:
                 item = self._queue.get()
                 if item is None:
                     return
                 key, job = item
                 try:
-                    job(ipr)
+                    job(rtnl)
                 except Exception:  # logged; reconcile repairs what is left
                     log.exception("background removal of %s failed", key)
                 finally:
