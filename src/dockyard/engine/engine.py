@@ -73,6 +73,8 @@ class Kernel(Protocol):
 
     def teardown(self, steps: Sequence[plan.Step]) -> list[str]: ...
 
+    def revert(self, done: Sequence[plan.Step]) -> list[str]: ...
+
     def host_routes(self) -> list[IPv4Network | IPv6Network]: ...
 
     def links(self, netns: str | None = None) -> list[dict[str, Any]]: ...
@@ -113,6 +115,10 @@ class Engine:
         self.store = store
         self.kernel = kernel
         self._lock = threading.RLock()
+        # Per-sandbox locks keep one sandbox's changes in order while the kernel work of
+        # different sandboxes runs outside the engine lock, side by side.
+        self._sandbox_locks: dict[str, threading.RLock] = {}
+        self._sandbox_locks_guard = threading.Lock()
         os.makedirs(config.root, exist_ok=True)
         self._file_lock = FileLock(os.path.join(config.root, "engine.lock"))
         self._listeners: list[Listener] = []
@@ -134,6 +140,14 @@ class Engine:
     def _locked(self) -> _EngineLock:
         return _EngineLock(self._lock, self._file_lock)
 
+    def _sandbox_lock(self, sandbox_id: str) -> threading.RLock:
+        with self._sandbox_locks_guard:
+            return self._sandbox_locks.setdefault(sandbox_id, threading.RLock())
+
+    def _forget_sandbox_lock(self, sandbox_id: str) -> None:
+        with self._sandbox_locks_guard:
+            self._sandbox_locks.pop(sandbox_id, None)
+
     def state(self) -> State:
         """The committed state; re-read only when the store's revision moved (another
         process wrote), since this engine remembers what its own changes leave."""
@@ -141,9 +155,16 @@ class Engine:
         cached = self._cached
         if cached is not None and cached[0] == revision:
             return cached[1]
-        state = State.load(self.store)
-        self._cached = (revision, state)
-        return state
+        # Maybe one of this engine's writers is between its commit and remembering what it
+        # left: wait for it rather than read everything back (every writer holds _lock).
+        with self._lock:
+            revision = self.store.revision(STATE_KINDS)
+            cached = self._cached
+            if cached is not None and cached[0] == revision:
+                return cached[1]
+            state = State.load(self.store)
+            self._cached = (revision, state)
+            return state
 
     def _remember(self, state: State) -> None:
         self._cached = (self.store.revision(STATE_KINDS), state)
@@ -425,27 +446,32 @@ class Engine:
                 labels=dict(labels or {}),
                 state="creating",
             )
+            # The row reserves the name and ports; the namespace is made after the engine
+            # lock is released, so other sandboxes' changes go on meanwhile.
             with self.store.transaction() as txn:
                 txn.put("sandbox", sandbox.id, sandbox.to_doc())
+            self._remember(state.put_sandbox(sandbox))
+        try:
+            if mode == MODE_PRIVATE:
+                self.kernel.apply([plan.CreateNetns(netns), plan.LoopbackUp(netns)])
+            ready = sandbox.with_state("ready")
             try:
-                if mode == MODE_PRIVATE:
-                    self.kernel.apply([plan.CreateNetns(netns), plan.LoopbackUp(netns)])
-                ready = sandbox.with_state("ready")
-                try:
-                    after = state.put_sandbox(ready)
+                with self._locked():
+                    after = self.state().put_sandbox(ready)
                     with self.store.transaction() as txn:
                         txn.put("sandbox", sandbox.id, ready.to_doc())
                         self._write_files(after, ready)
                     self._remember(after)
-                except BaseException:
-                    if mode == MODE_PRIVATE:
-                        self.kernel.teardown([plan.DeleteNetns(netns)])
-                    raise
             except BaseException:
+                if mode == MODE_PRIVATE:
+                    self.kernel.teardown([plan.DeleteNetns(netns)])
+                raise
+        except BaseException:
+            with self._locked():
                 with self.store.transaction() as txn:
                     txn.delete("sandbox", sandbox.id)
                 self._remove_files(sandbox.id)
-                raise
+            raise
         self._notify("sandbox.create", sandbox.id)
         return ready
 
@@ -455,7 +481,42 @@ class Engine:
             specs, taken, self.kernel.ephemeral_port_range(), self.kernel.port_is_free
         )
 
+    def rename_sandbox(self, ref: str, name: str) -> Sandbox:
+        """Give a sandbox, and each endpoint named after it, a new name (``docker rename``
+        of a running container). The rows change in one transaction and listeners hear
+        of it once, so the embedded DNS swaps the old name for the new one in a single
+        step: never both, never neither. No kernel object carries the name, and the
+        sandbox's files name its hostname, not its name, so nothing else changes."""
+        validate_name("sandbox", name)
+        with self._locked():
+            state = self.state()
+            sandbox = state.sandbox(ref)
+            if sandbox.name == name:
+                return sandbox
+            if sandbox.state != "ready":
+                raise Conflict(f"sandbox {sandbox.name} is busy")
+            if any(s.name == name for s in state.sandboxes):
+                raise Conflict(f'sandbox name "{name}" is already in use')
+            renamed = replace(sandbox, name=name)
+            endpoints = [replace(e, name=name) for e in state.endpoints_of_sandbox(sandbox.id)
+                         if e.name == sandbox.name]
+            after = state.put_sandbox(renamed)
+            with self.store.transaction() as txn:
+                txn.put("sandbox", renamed.id, renamed.to_doc())
+                for endpoint in endpoints:
+                    txn.put("endpoint", endpoint.id, endpoint.to_doc())
+                    after = after.put_endpoint(endpoint)
+            self._remember(after)
+        self._notify("sandbox.rename", sandbox.id)
+        return renamed
+
     def remove_sandbox(self, ref: str) -> None:
+        sandbox_id = self.state().sandbox(ref).id
+        with self._sandbox_lock(sandbox_id):
+            self._remove_sandbox(sandbox_id)
+        self._forget_sandbox_lock(sandbox_id)
+
+    def _remove_sandbox(self, ref: str) -> None:
         with self._locked():
             state = self.state()
             sandbox = state.sandbox(ref)
@@ -483,15 +544,17 @@ class Engine:
                 steps.append(plan.DeleteLink(endpoint.host_ifname))
         if sandbox.mode == MODE_PRIVATE and sandbox.netns:
             steps.append(plan.DeleteNetns(sandbox.netns))
+        after = state.drop_sandbox(sandbox.id)
         with self.store.transaction() as txn:
             for endpoint in endpoints:
                 txn.delete("endpoint", endpoint.id)
             txn.delete("sandbox", sandbox.id)
-            fw = self._firewall_step(State.load(txn), txn)
+            fw = self._firewall_step(after, txn)
             if fw:
                 steps.insert(0, fw)
             failures = self.kernel.teardown(steps)
             self._record_firewall(txn, fw)
+        self._remember(after)
         self._remove_files(sandbox.id)
         return failures
 
@@ -509,6 +572,37 @@ class Engine:
         links: Sequence[str] = (),
         endpoint_name: str | None = None,
     ) -> Endpoint:
+        with self._sandbox_lock(self.state().sandbox(sandbox_ref).id):
+            endpoint, network, sandbox = self._reserve_endpoint(
+                network_ref, sandbox_ref, aliases=aliases, ipv4=ipv4, ipv6=ipv6,
+                gw_priority=gw_priority, links=links, endpoint_name=endpoint_name)
+            ready = endpoint.with_state("ready")
+            # The interface is made outside the engine lock (only this sandbox's lock is
+            # held); routes, firewall and files follow under it, from the state then.
+            join = list(get_driver(network.driver).plan_join(network, ready, sandbox))
+            try:
+                self.kernel.apply(join)
+                try:
+                    self._commit_endpoint(ready, sandbox)
+                except BaseException:
+                    self.kernel.revert(join)
+                    raise
+            except BaseException:
+                with self._locked():
+                    with self.store.transaction() as txn:
+                        txn.delete("endpoint", endpoint.id)
+                    self._remember(self.state().drop_endpoint(endpoint.id))
+                raise
+        self._notify("network.connect", endpoint.id)
+        return ready
+
+    def _reserve_endpoint(
+        self, network_ref: str, sandbox_ref: str, *, aliases: Sequence[str],
+        ipv4: str | None, ipv6: str | None, gw_priority: int, links: Sequence[str],
+        endpoint_name: str | None,
+    ) -> tuple[Endpoint, Network, Sandbox]:
+        """Check the request and record the endpoint as "creating", with its addresses
+        taken: the intent a crash leaves for reconcile."""
         with self._locked():
             state = self.state()
             network = state.network(network_ref)
@@ -543,26 +637,30 @@ class Engine:
                 endpoint = replace(endpoint, host_ifname=host_veth_name(endpoint.id))
             with self.store.transaction() as txn:
                 txn.put("endpoint", endpoint.id, endpoint.to_doc())
-            try:
-                ready = endpoint.with_state("ready")
-                after = state.put_endpoint(ready)
-                with self.store.transaction() as txn:
-                    txn.put("endpoint", ready.id, ready.to_doc())
-                    steps = list(driver.plan_join(network, ready, sandbox))
-                    steps += self._route_steps(state, after, sandbox)
-                    fw = self._firewall_step(after, txn)
-                    if fw:
-                        steps.append(fw)
-                    self.kernel.apply(steps)
+            self._remember(state.put_endpoint(endpoint))
+        return endpoint, network, sandbox
+
+    def _commit_endpoint(self, ready: Endpoint, sandbox: Sandbox) -> None:
+        """Routes, firewall and files for an endpoint whose interface exists, then the
+        row goes "ready"; on failure what this step applied is undone."""
+        with self._locked():
+            state = self.state()
+            before = state.drop_endpoint(ready.id)
+            after = state.put_endpoint(ready)
+            with self.store.transaction() as txn:
+                txn.put("endpoint", ready.id, ready.to_doc())
+                steps = self._route_steps(before, after, sandbox)
+                fw = self._firewall_step(after, txn)
+                if fw:
+                    steps.append(fw)
+                self.kernel.apply(steps)
+                try:
                     self._record_firewall(txn, fw)
                     self._write_files(after, sandbox)
-                self._remember(after)
-            except BaseException:
-                with self.store.transaction() as txn:
-                    txn.delete("endpoint", endpoint.id)
-                raise
-        self._notify("network.connect", endpoint.id)
-        return ready
+                except BaseException:
+                    self.kernel.revert(steps)
+                    raise
+            self._remember(after)
 
     def _check_connect(
         self, state: State, network: Network, sandbox: Sandbox, ipv4: str | None,
@@ -628,6 +726,10 @@ class Engine:
         return [plan.SetDefaultRoutes(sandbox.netns, new[0], new[1], old[0], old[1])]
 
     def disconnect(self, network_ref: str, sandbox_ref: str, *, force: bool = False) -> None:
+        with self._sandbox_lock(self.state().sandbox(sandbox_ref).id):
+            self._disconnect(network_ref, sandbox_ref, force=force)
+
+    def _disconnect(self, network_ref: str, sandbox_ref: str, *, force: bool) -> None:
         with self._locked():
             state = self.state()
             network = state.network(network_ref)
@@ -777,6 +879,7 @@ class Engine:
     def close(self) -> None:
         self.kernel.close()
         self.store.close()
+        self._file_lock.close()
 
 
 class _EngineLock:
@@ -834,10 +937,17 @@ def _parse_extra_host(entry: str) -> tuple[str, str]:
 
 
 def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
+    """Rewrite in place, as Docker does: a running container has the file bind-mounted,
+    and a bind mount holds the inode, so a file replaced by rename would never reach it.
+    Unchanged content is not written at all (a connect rewrites the three files)."""
+    try:
+        with open(path) as f:
+            if f.read() == text:
+                return
+    except FileNotFoundError:
+        pass
+    with open(path, "w") as f:
         f.write(text)
-    os.replace(tmp, path)
 
 
 __all__ = ["BRIDGE_PREFIX", "VETH_PREFIX", "Engine", "EngineConfig", "PoolRequest"]

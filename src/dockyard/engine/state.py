@@ -40,6 +40,14 @@ class State:
         rest = tuple(e for e in self.endpoints if e.id != endpoint.id)
         return replace(self, endpoints=(*rest, endpoint))
 
+    def drop_sandbox(self, sandbox_id: str) -> State:
+        """Without the sandbox and every endpoint it had."""
+        return replace(
+            self,
+            sandboxes=tuple(s for s in self.sandboxes if s.id != sandbox_id),
+            endpoints=tuple(e for e in self.endpoints if e.sandbox_id != sandbox_id),
+        )
+
     def drop_endpoint(self, endpoint_id: str) -> State:
         return replace(self, endpoints=tuple(e for e in self.endpoints if e.id != endpoint_id))
 

@@ -66,6 +66,9 @@ def test_connect_disconnect_running_and_addresses_back_on_restart(
     manager.connect(c.id, "extra", aliases=("side",))
     out = manager.exec(c.id, ["ip", "-4", "-o", "addr"]).stdout.decode()
     assert "eth1" in out and "172.18.0.2" in out
+    # The running container's own /etc/hosts (bind-mounted) lists the new address at once.
+    hosts = manager.exec(c.id, ["cat", "/etc/hosts"]).stdout.decode()
+    assert f"172.18.0.2\t{c.id[:12]}" in hosts
     ip_before = manager.inspect(c.id)["NetworkSettings"]["IPAddress"]
     manager.stop(c.id, timeout=1)
     assert manager.inspect(c.id)["NetworkSettings"]["Networks"]["extra"]["IPAddress"] == ""

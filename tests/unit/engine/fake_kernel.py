@@ -41,11 +41,15 @@ class FakeKernel:
                 self._one(step)
                 done.append(step)
         except KernelError:
-            for step in reversed(done):
-                inverse = step.undo()
-                if inverse is not None:
-                    self._one(inverse)
+            self.revert(done)
             raise
+
+    def revert(self, done: Sequence[plan.Step]) -> list[str]:
+        for step in reversed(done):
+            inverse = step.undo()
+            if inverse is not None:
+                self._one(inverse)
+        return []
 
     def teardown(self, steps: Sequence[plan.Step]) -> list[str]:
         for step in steps:
