@@ -1,0 +1,32 @@
+"""The lean ``dockyard`` launcher that scripts/install.sh writes in place of pip's."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from dockyard.cli.launcher import launcher_text, write_launcher
+
+
+def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
+        tmp_path: Path) -> None:
+    path = tmp_path / "dockyard"
+    write_launcher(str(path))
+    text = path.read_text()
+    assert text.startswith(f"#!{sys.executable} -S\n")
+    out = subprocess.run([str(path), "--help"], capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "Usage:  dockyard [OPTIONS] COMMAND" in out.stdout
+    # Third-party packages (the daemon's aiohttp) are found without site's help.
+    probe = text.replace("from dockyard.cli.main import main\nsys.exit(main())\n",
+                         "import aiohttp, yaml\nprint(sys.flags.no_site)\n")
+    (tmp_path / "probe").write_text(probe)
+    out = subprocess.run([sys.executable, "-S", str(tmp_path / "probe")], capture_output=True,
+                         text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "1"
+
+
+def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
+    assert launcher_text("/opt/py/bin/python3").startswith("#!/opt/py/bin/python3 -S\n")
