@@ -27,6 +27,7 @@ from dockyard.dns.upstream import BadReply, Upstream, exchange, parse_upstream
 from dockyard.dns.wire import (
     RCODE_REFUSED,
     RCODE_SERVFAIL,
+    EntryCache,
     WireTables,
     compile_records,
     error_reply,
@@ -77,7 +78,8 @@ class DnsServer:
         self._upstreams: dict[str, tuple[Upstream, ...]] = {}
         self._sandboxes: dict[str, _Sandbox] = {}
         self._records = Records()
-        self._tables: WireTables = compile_records(self._records)
+        self._entry_cache = EntryCache()
+        self._tables: WireTables = compile_records(self._records, self._entry_cache)
         self._pump: UdpPump[_Sandbox] = UdpPump(self._answer_udp, self._start_forward)
 
     # -- configuration -----------------------------------------------------------------
@@ -88,7 +90,7 @@ class DnsServer:
 
     def set_records(self, records: Records) -> None:
         """Swap in a new table; queries after this call see only the new records."""
-        tables = compile_records(records)
+        tables = compile_records(records, self._entry_cache)
         self._records, self._tables = records, tables
 
     def set_default_upstreams(self, servers: Iterable[str]) -> None:

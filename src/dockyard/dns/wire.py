@@ -27,6 +27,7 @@ from dockyard.dns.records import (
     QTYPE_AAAA,
     QTYPE_MX,
     QTYPE_PTR,
+    NameEntry,
     Records,
     ScopeView,
 )
@@ -108,8 +109,30 @@ class WireTables:
         return self.by_sandbox.get(sandbox_id)
 
 
-def compile_records(records: Records) -> WireTables:
-    compiled = {scope: compile_scope(view) for scope, view in records.scopes().items()}
+# What one name (or one reverse address) compiles to: (entry key, entry) pairs.
+_Compiled = tuple[tuple[bytes, "_Entry"], ...]
+
+
+class EntryCache:
+    """The entries the previous compile made, by what they were made from.
+
+    Records are rebuilt whole on every engine change, and a busy network has hundreds of
+    names of which one changed: re-encoding them all made each connect cost O(names) of
+    wire work. Entries whose inputs are unchanged are taken from here instead. Each
+    compile keeps only what the new tables use, so the cache never outgrows them.
+    """
+
+    def __init__(self) -> None:
+        self.items: dict[object, _Compiled] = {}
+
+
+def compile_records(records: Records, cache: EntryCache | None = None) -> WireTables:
+    old = cache.items if cache is not None else {}
+    new: dict[object, _Compiled] = {}
+    compiled = {scope: compile_scope(view, old, new)
+                for scope, view in records.scopes().items()}
+    if cache is not None:
+        cache.items = new
     by_sandbox: dict[str, CompiledTable] = {}
     for sandbox_id in records.sandboxes:
         scope = records.scope_of(sandbox_id)
@@ -118,20 +141,39 @@ def compile_records(records: Records) -> WireTables:
     return WireTables(by_sandbox)
 
 
-def compile_scope(view: ScopeView) -> CompiledTable:
+def compile_scope(view: ScopeView, old: dict[object, _Compiled] | None = None,
+                  new: dict[object, _Compiled] | None = None) -> CompiledTable:
+    old = {} if old is None else old
+    new = {} if new is None else new
     entries: dict[bytes, _Entry] = {}
-    type_a, type_aaaa = _U16.pack(QTYPE_A), _U16.pack(QTYPE_AAAA)
-    type_mx, type_ptr = _U16.pack(QTYPE_MX), _U16.pack(QTYPE_PTR)
     for name, entry in view.names.items():
-        wire = encode_name(name)
-        entries[wire + type_a] = _Entry([_address_rr(a) for a in entry.ipv4])
-        entries[wire + type_aaaa] = _Entry([_address_rr(a) for a in entry.ipv6])
-        entries[wire + type_mx] = _Entry([])
+        key: object = (name, entry)
+        made = new.get(key) or old.get(key) or _compile_name(name, entry)
+        new[key] = made
+        entries.update(made)
     for address, target in view.reverse.items():
-        rdata = encode_name(target)
-        rr = b"\xc0\x0c" + struct.pack(">HHIH", QTYPE_PTR, 1, TTL, len(rdata)) + rdata
-        entries[encode_name(address.reverse_pointer) + type_ptr] = _Entry([rr])
+        key = (address, target)
+        made = new.get(key) or old.get(key) or _compile_reverse(address, target)
+        new[key] = made
+        entries.update(made)
     return CompiledTable(entries, view.forward_allowed)
+
+
+_TYPE_A, _TYPE_AAAA = _U16.pack(QTYPE_A), _U16.pack(QTYPE_AAAA)
+_TYPE_MX, _TYPE_PTR = _U16.pack(QTYPE_MX), _U16.pack(QTYPE_PTR)
+
+
+def _compile_name(name: str, entry: NameEntry) -> _Compiled:
+    wire = encode_name(name)
+    return ((wire + _TYPE_A, _Entry([_address_rr(a) for a in entry.ipv4])),
+            (wire + _TYPE_AAAA, _Entry([_address_rr(a) for a in entry.ipv6])),
+            (wire + _TYPE_MX, _Entry([])))
+
+
+def _compile_reverse(address: IPv4Address | IPv6Address, target: str) -> _Compiled:
+    rdata = encode_name(target)
+    rr = b"\xc0\x0c" + struct.pack(">HHIH", QTYPE_PTR, 1, TTL, len(rdata)) + rdata
+    return ((encode_name(address.reverse_pointer) + _TYPE_PTR, _Entry([rr])),)
 
 
 def _address_rr(address: IPv4Address | IPv6Address) -> bytes:

@@ -16,6 +16,7 @@ from dockyard.dns.records import DnsEndpoint, build_records
 from dockyard.dns.wire import (
     FORWARD,
     CompiledTable,
+    EntryCache,
     QueryInfo,
     compile_records,
     query_info,
@@ -262,3 +263,24 @@ def test_truncated_answers_stay_truncated_when_asked_again() -> None:
     for _ in range(3):
         reply = dns.message.from_wire(respond(table, wire) or b"")
         assert reply.flags & dns.flags.TC and len(reply.to_wire()) <= 512
+
+
+def test_recompiling_with_a_cache_answers_from_the_new_records_only() -> None:
+    cache = EntryCache()
+
+    def table(ips: dict[str, str]) -> CompiledTable | None:
+        eps = [DnsEndpoint("n1", "net1", f"sb-{name}", (name,), IPv4Address(ip))
+               for name, ip in ips.items()]
+        return compile_records(build_records(eps), cache).get("sb-a")
+
+    first = table({"a": "10.0.0.2", "b": "10.0.0.3", "c": "10.0.0.4"})
+    assert addresses(ask(first, "b.")) == ["10.0.0.3"]
+    # b moved, c left: the new table answers b's new address and nothing for c, while
+    # the first table (still in use by queries in flight) keeps its own answers.
+    second = table({"a": "10.0.0.2", "b": "10.0.0.9"})
+    assert addresses(ask(second, "b.")) == ["10.0.0.9"]
+    assert addresses(ask(second, "a.")) == ["10.0.0.2"]
+    assert respond(second, dns.message.make_query("c.", "A").to_wire(), tcp=False) is FORWARD
+    assert addresses(ask(first, "c.")) == ["10.0.0.4"]
+    # The cache keeps only what the newest tables use: a, b, a.net1, b.net1, two PTRs.
+    assert len(cache.items) == 6
