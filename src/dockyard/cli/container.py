@@ -9,17 +9,11 @@ import sys
 from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.output import ago, render_rows, tabwrite
-from dockyard.client.http import APIError, Client, hijack
+from dockyard.client.http import APIError, Client, hijack, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
-
-
-def _q(ref: str) -> str:
-    from urllib.parse import quote
-
-    return quote(ref, safe="")
 
 
 def _pump(stream: Any) -> None:
@@ -137,7 +131,7 @@ def start(ctx: Context, args: list[str]) -> int:
              Flag(("-i", "--interactive"), "interactive", "bool", help="Attach STDIN")]
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        client.request("POST", f"/containers/{_q(ref)}/start")
+        client.request("POST", f"/containers/{quote(ref)}/start")
 
     return _each(ctx, "start", "dockyard start [OPTIONS] CONTAINER [CONTAINER...]",
                  "Start one or more stopped containers", flags, args, go)
@@ -159,7 +153,7 @@ def stop(ctx: Context, args: list[str]) -> int:
     flags = _stop_flags()
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        client.request("POST", f"/containers/{_q(ref)}/stop", query=_timeout(opts))
+        client.request("POST", f"/containers/{quote(ref)}/stop", query=_timeout(opts))
 
     return _each(ctx, "stop", "dockyard stop [OPTIONS] CONTAINER [CONTAINER...]",
                  "Stop one or more running containers", flags, args, go)
@@ -169,7 +163,7 @@ def restart(ctx: Context, args: list[str]) -> int:
     flags = _stop_flags()
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        client.request("POST", f"/containers/{_q(ref)}/restart", query=_timeout(opts))
+        client.request("POST", f"/containers/{quote(ref)}/restart", query=_timeout(opts))
 
     return _each(ctx, "restart", "dockyard restart [OPTIONS] CONTAINER [CONTAINER...]",
                  "Restart one or more containers", flags, args, go)
@@ -179,7 +173,7 @@ def kill(ctx: Context, args: list[str]) -> int:
     flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container")]
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        client.request("POST", f"/containers/{_q(ref)}/kill",
+        client.request("POST", f"/containers/{quote(ref)}/kill",
                        query={"signal": opts["signal"] or None})
 
     return _each(ctx, "kill", "dockyard kill [OPTIONS] CONTAINER [CONTAINER...]",
@@ -194,7 +188,7 @@ def rm(ctx: Context, args: list[str]) -> int:
                   "associated with the container")]
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        client.request("DELETE", f"/containers/{_q(ref)}", query={
+        client.request("DELETE", f"/containers/{quote(ref)}", query={
             "force": "1" if opts["force"] else None, "v": "1" if opts["volumes"] else None,
             "link": "1" if opts["link"] else None})
 
@@ -206,7 +200,7 @@ def rename(ctx: Context, args: list[str]) -> int:
     _, rest = parse_or_usage("rename", "dockyard rename CONTAINER NEW_NAME",
                              "Rename a container", [], args, (2, 2))
     try:
-        ctx.client().request("POST", f"/containers/{_q(rest[0])}/rename",
+        ctx.client().request("POST", f"/containers/{quote(rest[0])}/rename",
                              query={"name": rest[1]})
     except APIError as err:
         return daemon_error(err)
@@ -215,7 +209,7 @@ def rename(ctx: Context, args: list[str]) -> int:
 
 def wait(ctx: Context, args: list[str]) -> int:
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
-        doc = client.post(f"/containers/{_q(ref)}/wait")
+        doc = client.post(f"/containers/{quote(ref)}/wait")
         print(doc["StatusCode"])
 
     opts, refs = parse_or_usage("wait", "dockyard wait CONTAINER [CONTAINER...]",
@@ -353,7 +347,7 @@ def logs(ctx: Context, args: list[str]) -> int:
     opts, rest = parse_or_usage("logs", "dockyard logs [OPTIONS] CONTAINER",
                                 "Fetch the logs of a container", flags, args, (1, 1))
     try:
-        response = ctx.client().request("GET", f"/containers/{_q(rest[0])}/logs", query={
+        response = ctx.client().request("GET", f"/containers/{quote(rest[0])}/logs", query={
             "stdout": "1", "stderr": "1", "follow": "1" if opts["follow"] else None,
             "tail": opts["tail"], "timestamps": "1" if opts["timestamps"] else None,
             "since": _since(opts["since"])}, stream=True)
@@ -412,7 +406,7 @@ def exec_(ctx: Context, args: list[str]) -> int:
             "AttachStdout": not opts["detach"], "AttachStderr": not opts["detach"],
             "Tty": False, "Detach": opts["detach"]}
     try:
-        exec_id = client.post(f"/containers/{_q(rest[0])}/exec", body)["Id"]
+        exec_id = client.post(f"/containers/{quote(rest[0])}/exec", body)["Id"]
         if opts["detach"]:
             client.request("POST", f"/exec/{exec_id}/start", json_body={"Detach": True})
             return 0
@@ -432,7 +426,7 @@ def port(ctx: Context, args: list[str]) -> int:
                                 "List port mappings or a specific mapping for the container",
                                 [], args, (1, 2))
     try:
-        doc = ctx.client().get(f"/containers/{_q(rest[0])}/json")
+        doc = ctx.client().get(f"/containers/{quote(rest[0])}/json")
     except APIError as err:
         return daemon_error(err)
     ports = (doc.get("NetworkSettings") or {}).get("Ports") or {}
@@ -461,7 +455,7 @@ def top(ctx: Context, args: list[str]) -> int:
                              "Display the running processes of a container", [], args,
                              (1, None))
     try:
-        doc = ctx.client().get(f"/containers/{_q(rest[0])}/top")
+        doc = ctx.client().get(f"/containers/{quote(rest[0])}/top")
     except APIError as err:
         return daemon_error(err)
     sys.stdout.write(tabwrite([doc["Titles"], *doc["Processes"]]))

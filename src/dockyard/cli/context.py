@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
-from collections.abc import Callable, Sequence
 
 from dockyard.cli.flags import Flag, HelpRequested, UsageError, parse, usage_text
+from dockyard.client import jsonlite
 from dockyard.client.http import APIError, Client, ConnectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
     from typing import Any
 
 
@@ -41,7 +41,8 @@ class Context:
         return client
 
 
-Command = Callable[[Context, list[str]], int]
+if TYPE_CHECKING:
+    Command = Callable[[Context, list[str]], int]
 
 
 def parse_or_usage(cmd: str, usage: str, summary: str, flags: Sequence[Flag], args: list[str],
@@ -72,6 +73,8 @@ def daemon_error(err: APIError) -> int:
 
 def print_json(docs: Any) -> None:
     """Indented as the docker CLI indents inspect output (4 spaces)."""
+    import json  # only here: indentation is the stdlib's job (see client/jsonlite.py)
+
     print(json.dumps(docs, indent=4, ensure_ascii=False))
 
 
@@ -85,7 +88,7 @@ def parse_filters(values: Sequence[str]) -> str | None:
         if not sep:
             raise UsageError("bad format of filter (expected name=value)")
         doc.setdefault(key.strip().lower(), {})[rest] = True
-    return json.dumps(doc)
+    return jsonlite.dumps(doc)
 
 
 def confirm(question: str) -> bool:

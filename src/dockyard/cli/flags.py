@@ -8,10 +8,9 @@ Usage mistakes raise :class:`UsageError`; the CLI prints them as docker does and
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from typing import Any
 
 

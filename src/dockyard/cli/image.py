@@ -8,9 +8,9 @@ import sys
 
 from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
-from dockyard.cli.network import _quote, print_inspected
+from dockyard.cli.network import print_inspected
 from dockyard.cli.output import ago, human_size, render_rows
-from dockyard.client.http import APIError
+from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -74,7 +74,7 @@ def rm(ctx: Context, args: list[str], cmd: str = "image rm") -> int:
     status = 0
     for ref in refs:
         try:
-            result = ctx.client().delete(f"/images/{_quote(ref)}",
+            result = ctx.client().delete(f"/images/{quote(ref)}",
                                          {"force": "1" if opts["force"] else None})
         except APIError as err:
             status = daemon_error(err)
@@ -94,7 +94,7 @@ def inspect(ctx: Context, args: list[str]) -> int:
     docs, errors = [], []
     for ref in refs:
         try:
-            docs.append(ctx.client().get(f"/images/{_quote(ref)}/json"))
+            docs.append(ctx.client().get(f"/images/{quote(ref)}/json"))
         except APIError as err:
             errors.append(err)
     print_inspected(docs, opts["format"])
@@ -113,7 +113,7 @@ def tag(ctx: Context, args: list[str], cmd: str = "image tag") -> int:
     if colon > slash:
         repo, tag_ = target[:colon], target[colon + 1:]
     try:
-        ctx.client().request("POST", f"/images/{_quote(source)}/tag",
+        ctx.client().request("POST", f"/images/{quote(source)}/tag",
                              query={"repo": repo, "tag": tag_ or None})
     except APIError as err:
         return daemon_error(err)

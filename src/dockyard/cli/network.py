@@ -14,7 +14,7 @@ from dockyard.cli.context import (
 )
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.output import render_rows, tabwrite
-from dockyard.client.http import APIError
+from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -54,11 +54,12 @@ def _kv(values: list[str]) -> dict[str, str]:
 def _ipam_config(opts: dict[str, Any]) -> list[dict[str, Any]]:
     """Pair every gateway, ip-range and aux address with the subnet that holds it, as the
     docker CLI does before it sends the request."""
-    import ipaddress
-
     subnets = opts["subnet"]
     if not subnets and (opts["gateway"] or opts["ip_range"] or opts["aux"]):
         raise ValueError("every ip-range or gateway must have a corresponding subnet")
+    if not subnets:
+        return []
+    import ipaddress  # only now: its import costs a plain `network create` ~2 ms
     configs: list[dict[str, Any]] = [{"Subnet": s} for s in subnets]
     nets: list[ipaddress.IPv4Network | ipaddress.IPv6Network | None] = []
     for subnet in subnets:
@@ -201,19 +202,13 @@ def inspect(ctx: Context, args: list[str]) -> int:
     errors = []
     for ref in refs:
         try:
-            docs.append(client.get(f"/networks/{_quote(ref)}"))
+            docs.append(client.get(f"/networks/{quote(ref)}"))
         except APIError as err:
             errors.append(err)
     print_inspected(docs, opts["format"])
     for error in errors:
         status = daemon_error(error)
     return status
-
-
-def _quote(ref: str) -> str:
-    from urllib.parse import quote
-
-    return quote(ref, safe="")
 
 
 def rm(ctx: Context, args: list[str]) -> int:
@@ -225,7 +220,7 @@ def rm(ctx: Context, args: list[str]) -> int:
     client = ctx.client()
     for ref in refs:
         try:
-            client.request("DELETE", f"/networks/{_quote(ref)}")
+            client.request("DELETE", f"/networks/{quote(ref)}")
         except APIError as err:
             if opts["force"] and err.status == 404:
                 continue
@@ -259,7 +254,7 @@ def connect(ctx: Context, args: list[str]) -> int:
                        "LinkLocalIPs": opts["link_local_ip"]},
         "DriverOpts": _kv(opts["driver_opt"])}}
     try:
-        ctx.client().request("POST", f"/networks/{_quote(network)}/connect", json_body=body)
+        ctx.client().request("POST", f"/networks/{quote(network)}/connect", json_body=body)
     except APIError as err:
         return daemon_error(err)
     return 0
@@ -272,7 +267,7 @@ def disconnect(ctx: Context, args: list[str]) -> int:
         [Flag(("-f", "--force"), "force", "bool", help="Force the container to disconnect "
               "from a network")], args, (2, 2))
     try:
-        ctx.client().request("POST", f"/networks/{_quote(network)}/disconnect",
+        ctx.client().request("POST", f"/networks/{quote(network)}/disconnect",
                              json_body={"Container": container, "Force": opts["force"]})
     except APIError as err:
         return daemon_error(err)

@@ -6,8 +6,8 @@ import sys
 
 from dockyard.cli.context import Context, daemon_error, parse_or_usage
 from dockyard.cli.flags import Flag
-from dockyard.cli.network import _quote, print_inspected
-from dockyard.client.http import APIError, Client, ConnectError
+from dockyard.cli.network import print_inspected
+from dockyard.client.http import APIError, Client, ConnectError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -142,9 +142,11 @@ def inspect(ctx: Context, args: list[str]) -> int:
     docs, missing = [], []
     client = ctx.client()
     for ref in refs:
-        for path in kinds.values():
+        for kind, path in kinds.items():
+            # -s: SizeRw and SizeRootFs, which the daemon computes only when asked
+            query = {"size": "1"} if opts["size"] and kind == "container" else None
             try:
-                docs.append(client.get(path.format(_quote(ref))))
+                docs.append(client.get(path.format(quote(ref)), query))
                 break
             except APIError as err:
                 if err.status not in (404, 400):

@@ -6,9 +6,9 @@ import sys
 
 from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
-from dockyard.cli.network import _quote, print_inspected
+from dockyard.cli.network import print_inspected
 from dockyard.cli.output import render_rows
-from dockyard.client.http import APIError
+from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -76,7 +76,7 @@ def inspect(ctx: Context, args: list[str]) -> int:
     client = ctx.client()
     for ref in refs:
         try:
-            docs.append(client.get(f"/volumes/{_quote(ref)}"))
+            docs.append(client.get(f"/volumes/{quote(ref)}"))
         except APIError as err:
             print(f"Error response from daemon: {err.message}", file=sys.stderr)
             status = 1
@@ -94,7 +94,7 @@ def rm(ctx: Context, args: list[str]) -> int:
     client = ctx.client()
     for ref in refs:
         try:
-            client.request("DELETE", f"/volumes/{_quote(ref)}",
+            client.request("DELETE", f"/volumes/{quote(ref)}",
                            query={"force": "1" if opts["force"] else None})
         except APIError as err:
             print(f"Error response from daemon: {err.message}", file=sys.stderr)

@@ -9,16 +9,17 @@ encoding, or the end of the stream.
 from __future__ import annotations
 
 import _socket
-import json
-from collections.abc import Iterator, Mapping, Sequence
+
+from dockyard.client import jsonlite as json
 
 TYPE_CHECKING = False
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # (typing and collections.abc cost imports a CLI command can skip)
+    from collections.abc import Iterator, Mapping, Sequence
     from typing import Any
 
-API_VERSION = "1.50"
+    Query = Mapping[str, "str | Sequence[str] | None"]
 
-Query = Mapping[str, "str | Sequence[str] | None"]
+API_VERSION = "1.50"
 
 
 class ConnectError(Exception):
@@ -132,7 +133,8 @@ def socket_path(host: str) -> str:
 _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
-def _quote(text: str) -> str:
+def quote(text: str) -> str:
+    """``urllib.parse.quote(text, safe="")``: one path segment or query value."""
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode())
 
 
@@ -142,7 +144,7 @@ def encode_query(pairs: Mapping[str, Any]) -> str:
     parts: list[str] = []
     for key, value in pairs.items():
         values = value if isinstance(value, list | tuple) else [value]
-        parts.extend(f"{_quote(str(key))}={_quote(str(v))}" for v in values)
+        parts.extend(f"{quote(str(key))}={quote(str(v))}" for v in values)
     return "&".join(parts)
 
 
@@ -276,6 +278,24 @@ class Hijacked:
         finally:
             self._sock.close()
 
+    def send(self, data: bytes) -> None:
+        """The process's stdin (raises OSError once the daemon has closed)."""
+        self._sock.sendall(data)
+
+    def close_write(self) -> None:
+        """Half-close: the end of stdin; the output keeps coming."""
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(_socket.SHUT_WR)
+
+    def shutdown(self) -> None:
+        """Both directions: a reader blocked on the output wakes up and sees its end."""
+        import contextlib
+
+        with contextlib.suppress(OSError):
+            self._sock.shutdown(_socket.SHUT_RDWR)
+
     def close(self) -> None:
         self._sock.close()
 
@@ -323,6 +343,15 @@ class _Buffered(Hijacked):
             size = int.from_bytes(data[4:8], "big")
             yield data[0], data[8:8 + size]
             data = data[8 + size:]
+
+    def send(self, data: bytes) -> None:
+        raise OSError("the daemon did not upgrade the connection: no stdin can be sent")
+
+    def close_write(self) -> None:
+        return None
+
+    def shutdown(self) -> None:
+        return None
 
     def close(self) -> None:
         return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -133,6 +134,11 @@ class DnsBinding:
             try:
                 await self.server.add_sandbox(sandbox_id, netns)
             except Exception:
+                if not os.path.exists(netns):
+                    # Removed since this state was read (a concurrent rm): the next change
+                    # no longer lists it. Not worth a traceback.
+                    log.debug("dns: sandbox %s is gone", sandbox_id[:12])
+                    continue
                 log.exception("dns: opening a resolver for sandbox %s in %s",
                               sandbox_id[:12], netns)
                 continue
