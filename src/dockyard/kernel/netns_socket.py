@@ -2,8 +2,8 @@
 
 A socket belongs to the namespace it was *created* in, for its whole life, whichever
 thread later uses it. So the resolver can serve every sandbox from one event loop in
-the host namespace: ``run_in_netns`` creates and binds the socket on a short-lived
-thread inside the sandbox's namespace; the event-loop thread never changes namespace.
+the host namespace: ``open_in_netns`` creates and binds the socket with the calling
+thread (an executor's, never the loop's) switched into the sandbox for just that.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 import socket
 
 from dockyard.errors import KernelError
-from dockyard.kernel.ns import run_in_netns
+from dockyard.kernel.ns import open_in_netns
 
 
 def open_socket_in_netns(
@@ -38,7 +38,7 @@ def open_socket_in_netns(
         return sock
 
     try:
-        return run_in_netns(netns_path, make)
+        return open_in_netns(netns_path, make)
     except OSError as exc:
         raise KernelError(
             f'cannot bind {bind_addr[0]}:{bind_addr[1]} in "{netns_path}": {exc}'
