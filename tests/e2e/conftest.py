@@ -9,7 +9,7 @@ from dockyard.engine import Engine, EngineConfig
 from dockyard.kernel.linux import LinuxKernel
 from dockyard.model.sandbox import Sandbox
 from dockyard.store import SqliteStore
-from tests.e2e.daemon import Daemon, running_daemon
+from tests.e2e.daemon import Daemon, ok, running_daemon
 
 
 @pytest.fixture
@@ -25,6 +25,21 @@ def busybox_tar(tmp_path: object) -> str:
     path = os.path.join(str(tmp_path), "busybox.tar")
     build_busybox_rootfs_tar(path)
     return path
+
+
+@pytest.fixture
+def busybox(daemon: Daemon, busybox_tar: str) -> Iterator[Daemon]:
+    """The daemon with busybox imported; every container is removed afterwards, paused
+    ones included, even when the test failed (a daemon's stop leaves them running)."""
+    ok(daemon.cli("import", busybox_tar, "busybox"))
+    try:
+        yield daemon
+    finally:
+        if daemon.proc is None:
+            daemon.start()
+        ids = daemon.cli("ps", "-aq").stdout.split()
+        if ids:
+            daemon.cli("rm", "-f", "-v", *ids)
 
 
 def make_sandbox(daemon: Daemon, name: str) -> Sandbox:

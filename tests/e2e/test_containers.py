@@ -20,21 +20,6 @@ FETCH = ("import sys, urllib.request; "
          "print(urllib.request.urlopen(sys.argv[1], timeout=5).read().decode())")
 
 
-@pytest.fixture
-def busybox(daemon: Daemon, busybox_tar: str) -> Iterator[Daemon]:
-    """The daemon with busybox imported; every container is removed afterwards, even
-    when the test failed (the daemon's shutdown leaves containers running)."""
-    ok(daemon.cli("import", busybox_tar, "busybox"))
-    try:
-        yield daemon
-    finally:
-        if daemon.proc is None:
-            daemon.start()
-        ids = daemon.cli("ps", "-aq").stdout.split()
-        if ids:
-            daemon.cli("rm", "-f", "-v", *ids)
-
-
 def fetch(daemon: Daemon, url: str) -> str:
     """An HTTP GET from the daemon's host namespace (where published ports live)."""
     result = daemon.host.run([sys.executable, "-c", FETCH, url])

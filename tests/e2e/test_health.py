@@ -5,24 +5,13 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
 from tests.e2e.daemon import Daemon, ok
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def busybox(daemon: Daemon, busybox_tar: str) -> Iterator[Daemon]:
-    ok(daemon.cli("import", busybox_tar, "busybox"))
-    try:
-        yield daemon
-    finally:
-        ids = daemon.cli("ps", "-aq").stdout.split()
-        if ids:
-            daemon.cli("rm", "-f", "-v", *ids)
 
 
 def eventually(check: Callable[[], bool], what: str, timeout: float = 15) -> None:

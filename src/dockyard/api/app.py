@@ -87,6 +87,7 @@ def add_route(app: web.Application, method: str, path: str, handler: Handler) ->
 
 def make_app(backend_: Backend) -> web.Application:
     from dockyard.api import (
+        routes_attach,
         routes_containers,
         routes_images,
         routes_networks,
@@ -97,7 +98,7 @@ def make_app(backend_: Backend) -> web.Application:
     app = web.Application(middlewares=[docker_errors], client_max_size=1 << 40)
     app[BACKEND] = backend_
     for module in (routes_system, routes_networks, routes_images, routes_containers,
-                   routes_volumes):
+                   routes_attach, routes_volumes):
         for method, path, handler in module.ROUTES:
             add_route(app, method, path, handler)
     return app

@@ -3,7 +3,8 @@
 :class:`ExitEvents` is told of every container state the manager saves and reports a
 ``die`` when a container leaves ``running``. It also remembers each container's last
 exit code, which ``wait?condition=removed`` needs once an ``AutoRemove`` container is
-gone from the store.
+gone from the store. Told at daemon start what every container was (:meth:`remember`),
+it also reports exits that happened while no daemon ran, as the start records them.
 """
 
 from __future__ import annotations
@@ -37,6 +38,12 @@ class ExitEvents:
             self._bus.publish(Event("container", "die", c.id, {
                 **c.labels, "image": c.image_ref, "name": c.name,
                 "exitCode": str(c.state.exit_code)}, time.time_ns()))
+
+    def remember(self, c: Container) -> None:
+        """Know ``c``'s status without reporting anything: the daemon, before its manager
+        settles containers, so that one stored as running and found exited dies."""
+        with self._lock:
+            self._status[c.id] = c.state.status
 
     def last_exit_code(self, container_id: str) -> int | None:
         with self._lock:

@@ -142,6 +142,18 @@ def _healthcheck(body: Body) -> HealthConfig | None:
     return HealthConfig.from_docker(get_obj(body, "Healthcheck"))
 
 
+def console_size(body: Body, key: str, field: str) -> tuple[int, int]:
+    """Docker's ``ConsoleSize``: ``[height, width]`` of a terminal, null for none."""
+    value = get_list(body, key, field)
+    if not value:
+        return 0, 0
+    if (len(value) != 2 or any(isinstance(n, bool) or not isinstance(n, int) or not
+                               0 <= n <= 65535 for n in value)):
+        raise InvalidParameter(f'invalid JSON: field "{field}" must be [height, width], two '
+                               f"integers from 0 to 65535, not {value}")
+    return value[0], value[1]
+
+
 def parse_create(body: Body, name: str | None) -> CreateRequest:
     image = get_str(body, "Image")
     if not image:
@@ -194,6 +206,15 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         ipv4=primary.ipv4 if primary else None,
         ipv6=primary.ipv6 if primary else None,
         healthcheck=healthcheck,
+        tty=get_bool(body, "Tty"),
+        open_stdin=get_bool(body, "OpenStdin"),
+        stdin_once=get_bool(body, "StdinOnce"),
+        attach_stdin=get_bool(body, "AttachStdin"),
+        attach_stdout=get_bool(body, "AttachStdout"),
+        attach_stderr=get_bool(body, "AttachStderr"),
+        console_size=console_size(host, "ConsoleSize", "HostConfig.ConsoleSize"),
+        memory=get_int(host, "Memory", "HostConfig.Memory"),
+        memory_swap=get_int(host, "MemorySwap", "HostConfig.MemorySwap"),
     )
     return CreateRequest(spec, extra)
 
@@ -207,6 +228,9 @@ def human_status(state: Mapping[str, Any], now: float | None = None) -> str:
 
     now = time.time() if now is None else now
     status = state.get("Status", "")
+    if status == "paused":
+        since = parse(state["StartedAt"]).timestamp()
+        return f"Up {human_duration(now - since)} (Paused)"
     if status == "running":
         since = parse(state["StartedAt"]).timestamp()
         up = "Up " + human_duration(now - since)
@@ -232,8 +256,6 @@ def list_view(item: Mapping[str, Any], inspected: Mapping[str, Any]) -> dict[str
     doc["Created"] = int(parse_stored_time(str(inspected["Created"])).timestamp())
     doc["State"] = inspected["State"]["Status"]
     doc["Status"] = human_status(inspected["State"])
-    doc["SizeRw"] = 0
-    doc["SizeRootFs"] = 0
     return doc
 
 

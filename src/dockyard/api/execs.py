@@ -22,8 +22,12 @@ class ExecConfig:
     workdir: str | None = None
     user: str | None = None
     tty: bool = False
+    attach_stdin: bool = False
     attach_stdout: bool = True
     attach_stderr: bool = True
+    console_size: tuple[int, int] = (0, 0)  # (rows, cols) of its terminal at start
+    detach_keys: str = ""  # "": Docker's default, ctrl-p,ctrl-q
+    pid: int = 0
     running: bool = False
     started: bool = False
     exit_code: int | None = None
@@ -32,9 +36,10 @@ class ExecConfig:
         """``GET /exec/{id}/json``."""
         return {
             "ID": self.id, "ContainerID": self.container_id, "Running": self.running,
-            "ExitCode": self.exit_code, "Pid": 0, "OpenStdin": False, "OpenStdout":
+            "ExitCode": self.exit_code, "Pid": self.pid, "OpenStdin": self.attach_stdin,
+            "OpenStdout":
             self.attach_stdout, "OpenStderr": self.attach_stderr, "CanRemove": False,
-            "DetachKeys": "",
+            "DetachKeys": self.detach_keys,
             "ProcessConfig": {"tty": self.tty, "entrypoint": self.cmd[0] if self.cmd else "",
                               "arguments": list(self.cmd[1:]), "privileged": False,
                               "user": self.user or ""},
@@ -45,6 +50,20 @@ class ExecStore:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._execs: dict[str, ExecConfig] = {}
+        self._terminals: dict[str, int] = {}  # exec id -> its terminal's master, while it runs
+
+    def running(self, exec_id: str, pid: int, terminal: int | None) -> None:
+        """The exec's process runs (``terminal``: the master of its tty, for resize)."""
+        with self._lock:
+            config = self._execs.get(exec_id)
+            if config is not None:
+                self._execs[exec_id] = replace(config, pid=pid)
+            if terminal is not None:
+                self._terminals[exec_id] = terminal
+
+    def terminal(self, exec_id: str) -> int | None:
+        with self._lock:
+            return self._terminals.get(exec_id)
 
     def add(self, config: ExecConfig) -> ExecConfig:
         config = replace(config, id=config.id or new_id())
@@ -77,6 +96,7 @@ class ExecStore:
 
     def finish(self, exec_id: str, exit_code: int) -> None:
         with self._lock:
+            self._terminals.pop(exec_id, None)
             config = self._execs.get(exec_id)
             if config is not None:
                 self._execs[exec_id] = replace(config, running=False, exit_code=exit_code)

@@ -20,11 +20,17 @@ from aiohttp import web
 from dockyard.api.app import backend, json_response, path_ref, query_bool
 from dockyard.api.backend import Backend
 from dockyard.api.bodies import get_bool, get_str, get_str_list, parse_json_body
-from dockyard.api.container_json import LIST_FILTERS, list_view, matches, parse_create
+from dockyard.api.container_json import (
+    LIST_FILTERS,
+    console_size,
+    list_view,
+    matches,
+    parse_create,
+)
 from dockyard.api.events import Event
 from dockyard.api.execs import ExecConfig
 from dockyard.api.filters import parse_filters
-from dockyard.api.streams import MULTIPLEXED, STDERR, STDOUT, frame, hijack
+from dockyard.api.streams import MULTIPLEXED, RAW, STDERR, STDOUT, frame, hijack
 from dockyard.errors import (
     Conflict,
     DockyardError,
@@ -33,6 +39,7 @@ from dockyard.errors import (
     NotImplementedKind,
     Unavailable,
 )
+from dockyard.escape import parse_detach_keys
 from dockyard.runtime import logs as logfile
 from dockyard.runtime.container import CONTAINER_KIND, Container
 from dockyard.runtime.manager import ContainerManager
@@ -98,8 +105,8 @@ async def create(request: web.Request) -> web.StreamResponse:
     return json_response({"Id": c.id, "Warnings": []}, 201)
 
 
-def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | None
-          ) -> list[dict[str, Any]]:
+def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | None,
+          size: bool = False) -> list[dict[str, Any]]:
     m = manager(b)
     image_ids: dict[str, str] = {}
     for ref in filters.get("ancestor", []):
@@ -109,14 +116,18 @@ def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | No
     for c in reversed(m.containers()):
         inspected = m.inspect(c.id)
         status = inspected["State"]["Status"]
-        if not all_ and status not in ("running", "restarting") and "status" not in filters:
+        if (not all_ and status not in ("running", "restarting", "paused")
+                and "status" not in filters):
             continue
         from dockyard.runtime.inspect import list_item
 
         item = list_item(c, inspected)
         if not matches(item, inspected, filters, image_ids):
             continue
-        out.append(list_view(item, inspected))
+        view = list_view(item, inspected)
+        if size:
+            _add_sizes(view, m.sizes(c.id), omit_zero=True)
+        out.append(view)
         if limit is not None and limit > 0 and len(out) >= limit:
             break
     return out
@@ -129,7 +140,16 @@ async def list_containers(request: web.Request) -> web.StreamResponse:
     filters = parse_filters(request.query.get("filters"), LIST_FILTERS)
     limit = _int_query(request, "limit")
     all_ = query_bool(request, "all") or (limit is not None and limit > 0)
-    return json_response(await b.run(_list, b, all_, filters, limit))
+    return json_response(await b.run(_list, b, all_, filters, limit,
+                                      query_bool(request, "size")))
+
+
+def _add_sizes(doc: dict[str, Any], sizes: tuple[int, int], *, omit_zero: bool) -> None:
+    """``SizeRw`` and ``SizeRootFs``, only when asked for (they walk the writable layer).
+    Docker's list leaves out a zero size (``omitempty``); its inspect shows it."""
+    for key, value in zip(("SizeRw", "SizeRootFs"), sizes, strict=True):
+        if value or not omit_zero:
+            doc[key] = value
 
 
 async def inspect_container(request: web.Request) -> web.StreamResponse:
@@ -138,7 +158,7 @@ async def inspect_container(request: web.Request) -> web.StreamResponse:
         raise NotFound(f"No such container: {request.match_info['id']}")
     doc = await b.run(manager(b).inspect, path_ref(request))
     if query_bool(request, "size"):
-        doc["SizeRw"], doc["SizeRootFs"] = 0, 0
+        _add_sizes(doc, await b.run(manager(b).sizes, doc["Id"]), omit_zero=False)
     return json_response(doc)
 
 
@@ -149,7 +169,7 @@ async def start(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     m = manager(b)
     c = await _get(b, path_ref(request))
-    if c.state.running:
+    if c.state.running and not c.state.paused:  # a paused one: the manager's 409
         return web.Response(status=304)
     c = await b.run(m.start, c.id)
     publish(b, c, "start")
@@ -280,27 +300,31 @@ async def prune(request: web.Request) -> web.StreamResponse:
     m = manager(b)
     parse_filters(request.query.get("filters"), ("label", "label!", "until"))
     deleted = []
+    reclaimed = 0
     for c in await b.run(m.containers):
         if c.state.status in ("created", "exited"):
             with contextlib.suppress(DockyardError):
+                rw, _ = await b.run(m.sizes, c.id)  # Docker reclaims the writable layers
                 await b.run(m.remove, c.id)
                 publish(b, c, "destroy")
                 deleted.append(c.id)
-    return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": 0})
+                reclaimed += rw
+    return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})
 
 
 async def pause(request: web.Request) -> web.StreamResponse:
-    raise NotImplementedKind("pause and unpause are not supported by this daemon")
-
-
-async def no_op(request: web.Request) -> web.StreamResponse:
-    """``resize``: no container has a terminal here, so there is nothing to resize."""
+    """``pause`` and ``unpause``; their events come from the saved state
+    (:mod:`dockyard.api.state_events`), as do those of a thaw by stop or kill."""
     b = backend(request)
-    if "/exec/" in request.path:
-        b.execs.get(request.match_info["id"])
-    else:
-        await _get(b, path_ref(request))
-    return web.Response(status=200)
+    m = manager(b)
+    c = await _get(b, path_ref(request))
+    await b.run(m.unpause if request.path.endswith("/unpause") else m.pause, c.id)
+    return web.Response(status=204)
+
+
+def _refuse_paused_exec(c: Container, ref: str) -> None:
+    if c.state.paused:
+        raise Conflict(f"Container {ref} is paused, unpause the container before exec")
 
 
 # --------------------------------------------------------------------- top & logs
@@ -382,17 +406,18 @@ async def logs(request: web.Request) -> web.StreamResponse:
     records, offset = await b.run(logfile.read_records, path)
     chosen = list(logfile.select(records, stdout=stdout, stderr=stderr, since=since,
                                  tail=tail))
-    response = web.StreamResponse(headers={"Content-Type": MULTIPLEXED})
+    tty = c.spec.tty  # a terminal's output is one stream: Docker sends it unframed
+    response = web.StreamResponse(headers={"Content-Type": RAW if tty else MULTIPLEXED})
     await response.prepare(request)
     try:
-        await response.write(_frames(chosen, timestamps))
+        await response.write(_frames(chosen, timestamps, tty))
         while follow and not (request.transport is None or request.transport.is_closing()):
             latest = await b.run(_reload, m, c.id)
             done = latest is None or latest.state.status not in ("running", "starting",
                                                                  "restarting")
             records, offset = await b.run(logfile.read_records, path, offset)
             await response.write(_frames(list(logfile.select(
-                records, stdout=stdout, stderr=stderr)), timestamps))
+                records, stdout=stdout, stderr=stderr)), timestamps, tty))
             if done:
                 break
             await asyncio.sleep(POLL * 2)
@@ -400,46 +425,6 @@ async def logs(request: web.Request) -> web.StreamResponse:
     except ConnectionError:
         pass
     return response
-
-
-async def attach(request: web.Request) -> web.StreamResponse:
-    """Enough for ``docker run`` without ``-d``: the container's output from now on (and
-    its past output with ``logs=1``), until it has run and stopped. No stdin."""
-    b = backend(request)
-    m = manager(b)
-    c = await _get(b, path_ref(request))
-    if c.state.status == "exited" and not query_bool(request, "logs"):
-        raise Conflict("You cannot attach to a stopped container, start it first")
-    stdout = query_bool(request, "stdout")
-    stderr = query_bool(request, "stderr")
-    # Hold the log open from now on: with AutoRemove the container's directory may be
-    # gone before the last look, and an open file keeps what was written readable.
-    fd = await b.run(os.open, _log_path(m, c.id), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
-                     0o640)
-    offset = 0 if query_bool(request, "logs") else os.fstat(fd).st_size
-    finished, error = c.state.finished_at, c.state.error
-    started = c.state.running
-    stream = await hijack(request)
-    try:
-        while not stream.gone:
-            latest = await b.run(_reload, m, c.id)
-            if latest is not None and latest.state.status in ("running", "starting"):
-                started = True
-            # Done once it has run and stopped, or a start failed (a new State.Error).
-            done = latest is None or (
-                latest.state.status in ("exited", "created")
-                and (started or latest.state.finished_at != finished
-                     or latest.state.error != error))
-            records, offset = await b.run(_read_fd, fd, offset)
-            await stream.write(_frames(list(logfile.select(records, stdout=stdout,
-                                                           stderr=stderr)), False))
-            if done or not query_bool(request, "stream", True):
-                break
-            await asyncio.sleep(POLL)
-    finally:
-        os.close(fd)
-        await stream.close()
-    return stream.response
 
 
 # --------------------------------------------------------------------------- exec
@@ -454,16 +439,27 @@ async def exec_create(request: web.Request) -> web.StreamResponse:
     c = await _get(b, path_ref(request))
     if not c.state.running:
         raise Conflict(f"container {c.id} is not running")
+    _refuse_paused_exec(c, path_ref(request))
     workdir = get_str(body, "WorkingDir") or None
     if workdir is not None and not workdir.startswith("/"):
         raise InvalidParameter(f'invalid working directory "{workdir}": must be absolute')
     config = b.execs.add(ExecConfig(
         id="", container_id=c.id, cmd=tuple(cmd), env=tuple(get_str_list(body, "Env")),
         workdir=workdir, user=get_str(body, "User") or None, tty=get_bool(body, "Tty"),
+        attach_stdin=get_bool(body, "AttachStdin"),
         attach_stdout=get_bool(body, "AttachStdout", default=True),
-        attach_stderr=get_bool(body, "AttachStderr", default=True)))
+        attach_stderr=get_bool(body, "AttachStderr", default=True),
+        console_size=console_size(body, "ConsoleSize", "ConsoleSize"),
+        detach_keys=detach_keys(get_str(body, "DetachKeys"))))
     publish(b, c, "exec_create: " + " ".join(cmd), execID=config.id)
     return json_response({"Id": config.id}, 201)
+
+
+def detach_keys(text: str) -> str:
+    """An exec's ``DetachKeys``, checked now (Docker refuses bad ones at create)."""
+    if text:
+        parse_detach_keys(text)
+    return text
 
 
 async def _run_exec(b: Backend, config: ExecConfig) -> tuple[int, bytes, bytes]:
@@ -485,6 +481,7 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
     c = await _get(b, config.container_id)
     if not c.state.running:
         raise Conflict(f"container {c.id} is not running")
+    _refuse_paused_exec(c, c.id)
     config = b.execs.begin(config.id)
     publish(b, c, "exec_start: " + " ".join(config.cmd), execID=config.id)
     if get_bool(body, "Detach"):
@@ -493,6 +490,12 @@ async def exec_start(request: web.Request) -> web.StreamResponse:
         task.add_done_callback(b.extra["exec_tasks"].discard)
         return web.Response(status=200)
     tty = get_bool(body, "Tty") or config.tty
+    if tty or config.attach_stdin:
+        from dockyard.api.routes_attach import exec_stream
+
+        size = console_size(body, "ConsoleSize", "ConsoleSize")
+        return await exec_stream(request, b, config, tty, size if any(size)
+                                 else config.console_size)
     stream = await hijack(request, tty=tty)
     try:
         _, out, err = await _run_exec(b, config)
@@ -524,13 +527,10 @@ ROUTES = [
     ("POST", "/containers/{id}/kill", kill),
     ("POST", "/containers/{id}/wait", wait),
     ("POST", "/containers/{id}/rename", rename),
-    ("POST", "/containers/{id}/resize", no_op),
-    ("POST", "/containers/{id}/attach", attach),
     ("POST", "/containers/{id}/pause", pause),
     ("POST", "/containers/{id}/unpause", pause),
     ("POST", "/containers/{id}/exec", exec_create),
     ("DELETE", "/containers/{id}", remove),
     ("POST", "/exec/{id}/start", exec_start),
-    ("POST", "/exec/{id}/resize", no_op),
     ("GET", "/exec/{id}/json", exec_inspect),
 ]

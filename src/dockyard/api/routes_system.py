@@ -20,6 +20,7 @@ from dockyard.api.app import backend, json_response
 from dockyard.api.events import EVENT_FILTERS, Event, matches
 from dockyard.api.filters import parse_filters
 from dockyard.api.timeparse import parse_time_or_duration
+from dockyard.kernel import cgroups
 
 
 async def ping(request: web.Request) -> web.StreamResponse:
@@ -82,15 +83,15 @@ async def info(request: web.Request) -> web.StreamResponse:
         "ID": _daemon_id(b.root),
         "Containers": containers[0],
         "ContainersRunning": containers[1],
-        "ContainersPaused": 0,
-        "ContainersStopped": containers[0] - containers[1],
+        "ContainersPaused": containers[2],
+        "ContainersStopped": containers[0] - containers[1] - containers[2],
         "Images": len(images),
         "Driver": "overlayfs",
         "DriverStatus": [],
         "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
                     "Authorization": None, "Log": ["json-file"]},
-        "MemoryLimit": True,
-        "SwapLimit": False,
+        "MemoryLimit": cgroups.available(cgroups.MEMORY_ROOT),
+        "SwapLimit": cgroups.swap_limits(),
         "CpuCfsPeriod": True,
         "CpuCfsQuota": True,
         "CPUShares": True,
@@ -141,12 +142,15 @@ async def info(request: web.Request) -> web.StreamResponse:
     })
 
 
-def _container_counts(b: Any) -> tuple[int, int]:
+def _container_counts(b: Any) -> tuple[int, int, int]:
+    """(all, running, paused), Docker's way: a paused container counts as paused only."""
     manager = b.containers
     if manager is None:
-        return 0, 0
+        return 0, 0, 0
     every = manager.containers()
-    return len(every), sum(1 for c in every if c.state.status == "running")
+    running = [c for c in every if c.state.status == "running"]
+    paused = sum(1 for c in running if c.state.paused)
+    return len(every), len(running) - paused, paused
 
 
 def _daemon_id(root: str) -> str:

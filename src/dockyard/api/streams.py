@@ -2,10 +2,12 @@
 
 Without a tty, output travels "multiplexed": each piece is preceded by an 8-byte header,
 the stream (1 stdout, 2 stderr) then three zero bytes then the payload's length as a
-big-endian uint32. ``attach`` and ``exec start`` take over the connection: when the
-client asks for ``Upgrade: tcp`` the answer is ``101 UPGRADED`` and from then on the
-socket carries raw frames until the daemon closes it; docker-py and the docker CLI read
-the socket directly, so nothing may be chunk-encoded there.
+big-endian uint32; with a tty it is the terminal's bytes as they are. ``attach`` and
+``exec start`` take over the connection: when the client asks for ``Upgrade: tcp`` the
+answer is ``101 UPGRADED`` and from then on the socket carries raw frames until the daemon
+closes it; docker-py and the docker CLI read the socket directly, so nothing may be
+chunk-encoded there. What the client sends on it is the process's stdin
+(:class:`Input`); its half-close is the end of that input.
 """
 
 from __future__ import annotations
@@ -31,10 +33,11 @@ class Hijacked:
     client that did not ask to upgrade, an ordinary chunked body)."""
 
     def __init__(self, request: web.Request, response: web.StreamResponse,
-                 upgraded: bool) -> None:
+                 upgraded: bool, input: Input | None = None) -> None:
         self.request = request
         self.response = response
         self.upgraded = upgraded
+        self.input = input  # None: the client did not upgrade and cannot send anything
 
     @property
     def gone(self) -> bool:
@@ -67,19 +70,48 @@ class Hijacked:
             transport.close()
 
 
+class Input:
+    """What the client sends on an upgraded connection (a process's stdin), in order, then
+    None at its half-close. Reading stops while much is queued (the process is slow)."""
+
+    HIGH = 64  # chunks queued before the socket is no longer read
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self._paused = False
+
+    def feed(self, data: bytes | None) -> None:
+        self._queue.put_nowait(data)
+        if data is not None and self._queue.qsize() >= self.HIGH and not self._paused:
+            self._paused = True
+            with contextlib.suppress(RuntimeError):
+                self._transport.pause_reading()
+
+    async def read(self) -> bytes | None:
+        item = await self._queue.get()
+        if self._paused and self._queue.qsize() < self.HIGH // 2:
+            self._paused = False
+            with contextlib.suppress(RuntimeError):
+                self._transport.resume_reading()
+        return item
+
+
 class _HalfOpen(asyncio.Protocol):
     """Stands in for aiohttp's protocol on an upgraded connection. The docker CLI
     half-closes its side once it has no stdin to send; asyncio closes the whole
     connection on EOF unless the protocol says to keep it, and the output still has to
-    go out. Input (stdin) is not supported, so it is dropped."""
+    go out. What arrives goes to ``sink``."""
 
-    def __init__(self, inner: asyncio.BaseProtocol) -> None:
+    def __init__(self, inner: asyncio.BaseProtocol, sink: Input) -> None:
         self._inner = inner
+        self._sink = sink
 
     def data_received(self, data: bytes) -> None:
-        return None
+        self._sink.feed(data)
 
     def eof_received(self) -> bool:
+        self._sink.feed(None)
         return True
 
     def connection_lost(self, exc: Exception | None) -> None:
@@ -105,6 +137,18 @@ async def hijack(request: web.Request, tty: bool = False) -> Hijacked:
     response.force_close()
     await response.prepare(request)
     transport = request.transport
+    sink = None
     if upgrade and transport is not None and request.protocol is not None:
-        transport.set_protocol(_HalfOpen(request.protocol))
-    return Hijacked(request, response, upgrade)
+        sink = Input(transport)
+        # Bytes that came right behind the request wait in aiohttp's protocol: they are
+        # the start of stdin (and must not be parsed as a next request).
+        tail = getattr(request.protocol, "_message_tail", b"")
+        if tail:
+            sink.feed(bytes(tail))
+            request.protocol._message_tail = b""
+        transport.set_protocol(_HalfOpen(request.protocol, sink))
+        with contextlib.suppress(AttributeError, RuntimeError):
+            if not transport.is_reading():
+                transport.resume_reading()
+    return Hijacked(request, response, upgrade, sink)
+

@@ -1,5 +1,6 @@
 """Container verbs: ``run``, ``create``, ``start``, ``stop``, ``restart``, ``kill``, ``rm``,
-``ps``, ``logs``, ``exec``, ``port``, ``top``, ``rename``, ``wait``, docker's way."""
+``pause``, ``unpause``, ``ps``, ``logs``, ``exec``, ``port``, ``top``, ``rename``, ``wait``,
+docker's way."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 
 from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
-from dockyard.cli.output import ago, render_rows, tabwrite
+from dockyard.cli.output import ago, human_size, render_rows, tabwrite
 from dockyard.client.http import APIError, Client, hijack, quote
 
 TYPE_CHECKING = False
@@ -42,7 +43,14 @@ def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
     opts, rest = parse_or_usage(cmd, f"dockyard {cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]",
                                 "Create and run a new container from an image" if cmd == "run"
                                 else "Create a new container", flags, flag_args, (1, 1))
-    body = create_body(opts, rest[0], command)
+    from dockyard.cli import interactive
+
+    if cmd == "run" and not opts["detach"]:
+        _check_detach_keys(opts["detach_keys"])
+        if interactive.tty_refused(opts["interactive"], opts["tty"]):
+            return 1
+    body = create_body(opts, rest[0], command,
+                       console_size=interactive.local_size() if opts["tty"] else None)
     try:
         created = ctx.client().post("/containers/create", body,
                                     {"name": opts["name"] or None})
@@ -80,8 +88,7 @@ def run(ctx: Context, args: list[str]) -> int:
         print(container_id)
         return 0
     # docker's order: attach, register the wait, start; then the output until it ends.
-    stream = hijack(client, path + "/attach", query={"stream": "1", "stdout": "1",
-                                                     "stderr": "1"})
+    stream = _attach(client, path, opts["interactive"], opts["detach_keys"])
     waiter = client.request("POST", path + "/wait", stream=True, query={
         "condition": "removed" if opts["rm"] else "next-exit"})
     try:
@@ -91,11 +98,49 @@ def run(ctx: Context, args: list[str]) -> int:
         if opts["rm"]:
             _remove_quietly(client, container_id)
         return _fail("run", err.message, start_exit_code(err.message))
-    _pump(stream)
+    if _session(client, path + "/resize", stream, opts["interactive"], opts["tty"],
+                opts["detach_keys"]):
+        return 0  # detached: the container runs on
     import json
 
     doc = json.loads(waiter.body or b"{}")
     return int(doc.get("StatusCode", 125))
+
+
+def _check_detach_keys(keys: str | None) -> None:
+    from dockyard.cli.interactive import detach_keys
+    from dockyard.errors import InvalidParameter
+
+    try:
+        detach_keys(keys)
+    except InvalidParameter as err:
+        raise UsageError(str(err)) from None
+
+
+def _attach(client: Client, path: str, stdin: bool, detach_keys: str | None) -> Any:
+    """The container's output (and our stdin, when asked) over a hijacked connection."""
+    return hijack(client, path + "/attach", query={
+        "stream": "1", "stdout": "1", "stderr": "1", "stdin": "1" if stdin else None,
+        "detachKeys": detach_keys})
+
+
+def _session(client: Client, resize_path: str, stream: Any, stdin: bool, tty: bool,
+             keys: str | None) -> bool:
+    """An attached session (``cli/interactive.py``); True if the user detached."""
+    from dockyard.cli import interactive
+
+    def resize(rows: int, cols: int) -> None:
+        client.request("POST", resize_path, query={"h": str(rows), "w": str(cols)})
+
+    return interactive.session(stream, stdin=stdin, tty=tty,
+                               keys=interactive.detach_keys(keys), resize=resize)
+
+
+def _detached() -> int:
+    """docker attach and docker exec end so when the detach keys are typed (docker run and
+    docker start end quietly, with 0)."""
+    print("read escape sequence", file=sys.stderr)
+    return 1
 
 
 def _remove_quietly(client: Client, container_id: str) -> None:
@@ -127,14 +172,95 @@ def _each(ctx: Context, cmd: str, usage: str, summary: str, flags: list[Flag],
 
 
 def start(ctx: Context, args: list[str]) -> int:
-    flags = [Flag(("-a", "--attach"), "attach", "bool", help="Attach STDOUT/STDERR"),
-             Flag(("-i", "--interactive"), "interactive", "bool", help="Attach STDIN")]
+    flags = [Flag(("-a", "--attach"), "attach", "bool", help="Attach STDOUT/STDERR and "
+                  "forward signals"),
+             Flag(("--detach-keys",), "detach_keys", help="Override the key sequence for "
+                  "detaching a container"),
+             Flag(("-i", "--interactive"), "interactive", "bool", help="Attach container's "
+                  "STDIN")]
+    usage = "dockyard start [OPTIONS] CONTAINER [CONTAINER...]"
+    summary = "Start one or more stopped containers"
+    opts, refs = parse_or_usage("start", usage, summary, flags, args, (1, None))
+    if opts["attach"] or opts["interactive"]:
+        return _start_attached(ctx, opts, refs)
 
     def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
         client.request("POST", f"/containers/{quote(ref)}/start")
 
-    return _each(ctx, "start", "dockyard start [OPTIONS] CONTAINER [CONTAINER...]",
-                 "Start one or more stopped containers", flags, args, go)
+    return _each(ctx, "start", usage, summary, flags, args, go)
+
+
+def _start_attached(ctx: Context, opts: dict[str, Any], refs: list[str]) -> int:
+    """``start -a [-i]``: attach, register the wait, start, then the session; the exit
+    code is the container's."""
+    from dockyard.cli import interactive
+
+    if len(refs) > 1:
+        print("dockyard: you cannot start and attach multiple containers at once",
+              file=sys.stderr)
+        return 1
+    _check_detach_keys(opts["detach_keys"])
+    client = ctx.client()
+    try:
+        doc = client.get(f"/containers/{quote(refs[0])}/json")
+        config = doc.get("Config") or {}
+        stdin = opts["interactive"] and bool(config.get("OpenStdin"))
+        tty = bool(config.get("Tty"))
+        if interactive.tty_refused(stdin, tty):
+            return 1
+        path = f"/containers/{doc['Id']}"
+        stream = _attach(client, path, stdin, opts["detach_keys"])
+        waiter = client.request("POST", path + "/wait", stream=True, query={
+            "condition": "next-exit"})
+        client.request("POST", path + "/start")
+    except APIError as err:
+        return daemon_error(err)
+    if _session(client, path + "/resize", stream, stdin, tty, opts["detach_keys"]):
+        return 0
+    import json
+
+    return int(json.loads(waiter.body or b"{}").get("StatusCode", 0))
+
+
+def attach(ctx: Context, args: list[str]) -> int:
+    """``attach``: this terminal's stdin, stdout and stderr to a running container."""
+    from dockyard.cli import interactive
+
+    flags = [Flag(("--detach-keys",), "detach_keys", help="Override the key sequence for "
+                  "detaching a container"),
+             Flag(("--no-stdin",), "no_stdin", "bool", help="Do not attach STDIN"),
+             Flag(("--sig-proxy",), "sig_proxy", "bool", default=True, help="Proxy all "
+                  "received signals to the process")]
+    opts, rest = parse_or_usage("attach", "dockyard attach [OPTIONS] CONTAINER",
+                                "Attach local standard input, output, and error streams to "
+                                "a running container", flags, args, (1, 1))
+    _check_detach_keys(opts["detach_keys"])
+    client = ctx.client()
+    try:
+        doc = client.get(f"/containers/{quote(rest[0])}/json")
+        state, config = doc.get("State") or {}, doc.get("Config") or {}
+        if not state.get("Running"):
+            print("dockyard: You cannot attach to a stopped container, start it first",
+                  file=sys.stderr)
+            return 1
+        if state.get("Paused"):
+            print("dockyard: You cannot attach to a paused container, unpause it first",
+                  file=sys.stderr)
+            return 1
+        stdin = bool(config.get("OpenStdin")) and not opts["no_stdin"]
+        tty = bool(config.get("Tty"))
+        if interactive.tty_refused(stdin, tty):
+            return 1
+        path = f"/containers/{doc['Id']}"
+        stream = _attach(client, path, stdin, opts["detach_keys"])
+    except APIError as err:
+        return daemon_error(err)
+    if _session(client, path + "/resize", stream, stdin, tty, opts["detach_keys"]):
+        return _detached()
+    try:  # the stream ended: the container did; its exit code is ours (as docker's)
+        return int(client.post(path + "/wait").get("StatusCode", 0))
+    except APIError:
+        return 0
 
 
 def _timeout(opts: dict[str, Any]) -> dict[str, str | None]:
@@ -194,6 +320,22 @@ def rm(ctx: Context, args: list[str]) -> int:
 
     return _each(ctx, "rm", "dockyard rm [OPTIONS] CONTAINER [CONTAINER...]",
                  "Remove one or more containers", flags, args, go)
+
+
+def pause(ctx: Context, args: list[str]) -> int:
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{quote(ref)}/pause")
+
+    return _each(ctx, "pause", "dockyard pause CONTAINER [CONTAINER...]",
+                 "Pause all processes within one or more containers", [], args, go)
+
+
+def unpause(ctx: Context, args: list[str]) -> int:
+    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+        client.request("POST", f"/containers/{quote(ref)}/unpause")
+
+    return _each(ctx, "unpause", "dockyard unpause CONTAINER [CONTAINER...]",
+                 "Unpause all processes within one or more containers", [], args, go)
 
 
 def rename(ctx: Context, args: list[str]) -> int:
@@ -278,9 +420,17 @@ def ps_rows(containers: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, 
             "State": c["State"],
             "Mounts": ",".join(m.get("Name") or m.get("Source", "")
                                for m in c.get("Mounts") or []),
-            "Size": "0B",
+            "Size": format_size(c),
         })
     return rows
+
+
+def format_size(c: dict[str, Any]) -> str:
+    """docker's SIZE cell: the writable layer, and with it the whole root filesystem
+    (image layers included) as ``virtual``: ``12.3kB (virtual 1.25MB)``."""
+    rw = human_size(c.get("SizeRw") or 0)
+    rootfs = c.get("SizeRootFs") or 0
+    return f"{rw} (virtual {human_size(rootfs)})" if rootfs > 0 else rw
 
 
 def ps(ctx: Context, args: list[str]) -> int:
@@ -299,10 +449,14 @@ def ps(ctx: Context, args: list[str]) -> int:
     opts, _ = parse_or_usage("ps", "dockyard ps [OPTIONS]", "List containers", flags, args,
                              (0, 0))
     limit = 1 if opts["latest"] else opts["last"]
+    # Sizes walk every container's writable layer: asked for only with -s, or when a
+    # --format shows them (as docker decides).
+    size = not opts["quiet"] and (opts["size"] or ".Size" in (opts["format"] or ""))
     try:
         containers = ctx.client().get("/containers/json", {
             "all": "1" if opts["all"] else None, "filters": parse_filters(opts["filter"]),
-            "limit": str(limit) if limit and limit > 0 else None})
+            "limit": str(limit) if limit and limit > 0 else None,
+            "size": "1" if size else None})
     except APIError as err:
         return daemon_error(err)
     rows = ps_rows(containers, opts["no_trunc"])
@@ -310,7 +464,8 @@ def ps(ctx: Context, args: list[str]) -> int:
         for row in rows:
             print(row["ID"])
         return 0
-    sys.stdout.write(render_rows(opts["format"] or PS_DEFAULT, rows, PS_HEADERS))
+    default = PS_DEFAULT + "\t{{.Size}}" if opts["size"] else PS_DEFAULT
+    sys.stdout.write(render_rows(opts["format"] or default, rows, PS_HEADERS))
     return 0
 
 
@@ -357,7 +512,12 @@ def logs(ctx: Context, args: list[str]) -> int:
 
     pending = b""
     out, err_ = sys.stdout.buffer, sys.stderr.buffer
+    raw = response.headers.get("content-type") == "application/vnd.docker.raw-stream"
     for chunk in response.chunks():
+        if raw:  # a container with a terminal: its output as it is, no frames
+            out.write(chunk)
+            out.flush()
+            continue
         pending += chunk
         complete = 0
         while len(pending) - complete >= 8:
@@ -384,11 +544,12 @@ def exec_(ctx: Context, args: list[str]) -> int:
              Flag(("-e", "--env"), "env", "list", help="Set environment variables"),
              Flag(("--env-file",), "env_file", "list", help="Read in a file of environment "
                   "variables"),
+             Flag(("--detach-keys",), "detach_keys", help="Override the key sequence for "
+                  "detaching a container"),
              Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open "
-                  "(stdin is not forwarded)"),
+                  "even if not attached"),
              Flag(("--privileged",), "privileged", "bool", help="Give extended privileges"),
-             Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY (runs without "
-                  "one)"),
+             Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY"),
              Flag(("-u", "--user"), "user", help="Username or UID"),
              Flag(("-w", "--workdir"), "workdir", help="Working directory inside the "
                   "container")]
@@ -398,20 +559,33 @@ def exec_(ctx: Context, args: list[str]) -> int:
                                 (1, 1))
     if not command:
         raise UsageError('"dockyard exec" requires at least 2 arguments.')
+    from dockyard.cli import interactive
     from dockyard.cli.run_opts import _env_items
 
+    stdin, tty = opts["interactive"] and not opts["detach"], opts["tty"]
+    _check_detach_keys(opts["detach_keys"])
+    if interactive.tty_refused(stdin, tty):
+        return 1
+    size = interactive.local_size() if tty else None
     client = ctx.client()
     body = {"Cmd": command, "Env": _env_items(opts["env"], opts["env_file"], os.environ),
             "WorkingDir": opts["workdir"] or "", "User": opts["user"] or "",
-            "AttachStdout": not opts["detach"], "AttachStderr": not opts["detach"],
-            "Tty": False, "Detach": opts["detach"]}
+            "AttachStdin": stdin, "AttachStdout": not opts["detach"],
+            "AttachStderr": not opts["detach"], "Tty": tty, "Detach": opts["detach"],
+            "DetachKeys": opts["detach_keys"] or "", "ConsoleSize": size}
     try:
         exec_id = client.post(f"/containers/{quote(rest[0])}/exec", body)["Id"]
         if opts["detach"]:
             client.request("POST", f"/exec/{exec_id}/start", json_body={"Detach": True})
             return 0
-        _pump(hijack(client, f"/exec/{exec_id}/start", json_body={"Detach": False,
-                                                                   "Tty": False}))
+        stream = hijack(client, f"/exec/{exec_id}/start", json_body={
+            "Detach": False, "Tty": tty, "ConsoleSize": size})
+        if stdin or tty:
+            if _session(client, f"/exec/{exec_id}/resize", stream, stdin, tty,
+                        opts["detach_keys"]):
+                return _detached()
+        else:
+            _pump(stream)
         doc = client.get(f"/exec/{exec_id}/json")
     except APIError as err:
         return daemon_error(err)

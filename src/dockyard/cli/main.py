@@ -25,6 +25,7 @@ Common Commands:
   ps          List containers
 
 Commands:
+  attach      Attach local standard input, output, and error streams to a running container
   create      Create a new container
   daemon      Run the daemon
   demo        Build two networks and four sandboxes, and show who reaches whom
@@ -36,6 +37,7 @@ Commands:
   inspect     Return low-level information on Docker objects
   kill        Kill one or more running containers
   logs        Fetch the logs of a container
+  pause       Pause all processes within one or more containers
   port        List port mappings or a specific mapping for the container
   rename      Rename a container
   restart     Restart one or more containers
@@ -43,6 +45,7 @@ Commands:
   start       Start one or more stopped containers
   stop        Stop one or more running containers
   top         Display the running processes of a container
+  unpause     Unpause all processes within one or more containers
   wait        Block until one or more containers stop, then print their exit codes
   load        Load an image from a tar archive or STDIN
   rmi         Remove one or more images
@@ -143,7 +146,8 @@ def _api_command(host: str | None, verb: str, rest: list[str]) -> int:
 CONTAINER_VERBS = {"run": "run", "create": "create", "start": "start", "stop": "stop",
                    "restart": "restart", "kill": "kill", "rm": "rm", "ps": "ps",
                    "logs": "logs", "exec": "exec_", "port": "port", "top": "top",
-                   "rename": "rename", "wait": "wait"}
+                   "rename": "rename", "wait": "wait", "pause": "pause",
+                   "unpause": "unpause", "attach": "attach"}
 
 
 def _resolve(verb: str):  # type: ignore[no-untyped-def]

@@ -39,12 +39,15 @@ CREATE_FLAGS = [
     Flag(("-h", "--hostname"), "hostname", help="Container host name"),
     Flag(("--domainname",), "domainname", help="Container NIS domain name"),
     Flag(("--init",), "init", "bool", help="Run an init inside the container (always on)"),
-    Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open (not "
-         "supported: stdin is not forwarded)"),
+    Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open even if not "
+         "attached"),
     Flag(("--ip",), "ip", help="IPv4 address (e.g., 172.30.100.104)"),
     Flag(("--ip6",), "ip6", help="IPv6 address (e.g., 2001:db8::33)"),
     Flag(("-l", "--label"), "label", "list", help="Set meta data on a container"),
     Flag(("--link",), "link", "list", help="Add link to another container"),
+    Flag(("-m", "--memory"), "memory", help="Memory limit"),
+    Flag(("--memory-swap",), "memory_swap", help="Swap limit equal to memory plus swap: "
+         "'-1' to enable unlimited swap"),
     Flag(("--mount",), "mount", "list", help="Attach a filesystem mount to the container"),
     Flag(("--name",), "name", help="Assign a name to the container"),
     Flag(("--network", "--net"), "network", help="Connect a container to a network"),
@@ -62,8 +65,7 @@ CREATE_FLAGS = [
     Flag(("--stop-signal",), "stop_signal", help="Signal to stop the container"),
     Flag(("--stop-timeout",), "stop_timeout", "int", help="Timeout (in seconds) to stop a "
          "container"),
-    Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY (not supported: "
-         "output is not a terminal)"),
+    Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY"),
     Flag(("-u", "--user"), "user", help="Username or UID (format: <name|uid>[:<group|gid>])"),
     Flag(("-v", "--volume"), "volume", "list", help="Bind mount a volume"),
     Flag(("-w", "--workdir"), "workdir", help="Working directory inside the container"),
@@ -71,6 +73,8 @@ CREATE_FLAGS = [
 RUN_FLAGS = [
     Flag(("-d", "--detach"), "detach", "bool", help="Run container in background and print "
          "container ID"),
+    Flag(("--detach-keys",), "detach_keys", help="Override the key sequence for detaching a "
+         "container"),
     *CREATE_FLAGS,
 ]
 
@@ -265,6 +269,46 @@ def _healthcheck(opts: Mapping[str, Any]) -> dict[str, Any] | None:
     return check
 
 
+_BINARY = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40, "p": 1 << 50}
+
+
+def ram_in_bytes(text: str) -> int:
+    """A size as docker's ``-m`` reads it (go-units' RAMInBytes): a number, then an
+    optional ``b``, ``k``, ``m``, ``g``, ``t`` or ``p`` (1024-based, any case) with an
+    optional ``b`` or ``ib`` after it: ``64m``, ``1.5GiB``, ``512kb``. ValueError with
+    docker's words otherwise."""
+    end = max(text.rfind(c) for c in "0123456789. ")
+    if end < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    number, suffix = (text[:end + 1], text[end + 1:]) if text[end] != " " else (
+        text[:end], text[end + 1:])
+    try:
+        size = float(number)
+    except ValueError:
+        raise ValueError(f'strconv.ParseFloat: parsing "{number}": invalid syntax') from None
+    if size < 0:
+        raise ValueError(f"invalid size: '{text}'")
+    if len(suffix) > 3:
+        raise ValueError(f"invalid suffix: '{suffix}'")
+    unit = suffix.lower()
+    if not unit or unit == "b":
+        return int(size)
+    if unit[0] not in _BINARY or unit[1:] not in ("", "b", "ib"):
+        raise ValueError(f"invalid suffix: '{unit}'")
+    return int(size * _BINARY[unit[0]])
+
+
+def _memory_flag(text: str | None, flag: str, allow_unlimited: bool = False) -> int:
+    if not text:
+        return 0
+    if allow_unlimited and text == "-1":
+        return -1
+    try:
+        return ram_in_bytes(text)
+    except ValueError as err:
+        raise UsageError(f'invalid argument "{text}" for "{flag}" flag: {err}') from None
+
+
 def _kv(values: list[str]) -> dict[str, str]:
     out = {}
     for value in values:
@@ -274,8 +318,10 @@ def _kv(values: list[str]) -> dict[str, str]:
 
 
 def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
-                environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The ``POST /containers/create`` body for these flags."""
+                environ: Mapping[str, str] | None = None,
+                console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+    """The ``POST /containers/create`` body for these flags; ``console_size``: (rows,
+    cols) of the local terminal, the container's terminal's first size with ``-t``."""
     environ = os.environ if environ is None else environ
     if opts["rm"] and opts["restart"] not in ("", "no"):
         raise UsageError("Conflicting options: --restart and --rm")
@@ -313,7 +359,12 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
         "DnsOptions": list(opts["dns_option"]),
         "ExtraHosts": [h.replace("=", ":", 1) if "=" in h else h for h in opts["add_host"]],
         "Init": opts["init"] or None,
+        "Memory": _memory_flag(opts.get("memory"), "-m, --memory"),
+        "MemorySwap": _memory_flag(opts.get("memory_swap"), "--memory-swap",
+                                   allow_unlimited=True),
     }
+    if opts["tty"] and console_size:
+        host_config["ConsoleSize"] = list(console_size)
     body: dict[str, Any] = {
         "Image": image,
         "Cmd": cmd or None,
@@ -327,10 +378,14 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
         "Labels": _kv(opts["label"]),
         "StopSignal": opts["stop_signal"] or None,
         "StopTimeout": opts["stop_timeout"],
-        "Tty": False,
-        "OpenStdin": False,
-        "AttachStdout": not opts.get("detach", True),
-        "AttachStderr": not opts.get("detach", True),
+        # docker's: -i keeps stdin open; attached (not -d) it is also the client's, and
+        # closed when the client's input ends (StdinOnce)
+        "Tty": opts["tty"],
+        "OpenStdin": opts["interactive"],
+        "StdinOnce": opts["interactive"] and not opts.get("detach", False),
+        "AttachStdin": opts["interactive"] and not opts.get("detach", False),
+        "AttachStdout": not opts.get("detach", False),
+        "AttachStderr": not opts.get("detach", False),
         "HostConfig": host_config,
         "NetworkingConfig": {"EndpointsConfig": {network: endpoint} if endpoint else {}},
     }

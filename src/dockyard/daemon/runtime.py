@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dockyard.api.backend import Backend
 from dockyard.api.container_events import ExitEvents
 from dockyard.api.events import Event
+from dockyard.api.state_events import StateEvents
 from dockyard.runtime import Container, ContainerManager
 
 log = logging.getLogger("dockyard.daemon")
@@ -34,11 +35,14 @@ class ObservedManager(ContainerManager):
 
 def open_runtime(backend: Backend) -> ContainerManager:
     """Adopt running containers, settle the ones that died while no daemon ran (their
-    restart policy applies), and hand the manager to the API."""
+    restart policy applies, and each gets its ``die`` event), start the stopped ones
+    whose policy says so (``always``, ``unless-stopped``), and hand the manager to the
+    API."""
     manager = ObservedManager(backend.engine, backend.images, root=backend.root,
                               exec_root=backend.exec_root)
     exits = ExitEvents(backend.events)
-    manager.observers = [exits]
+    states = StateEvents(backend.events)  # before exits: Docker's oom comes before die
+    manager.observers = [states, exits]
     backend.extra["exits"] = exits
 
     def health_event(container_id: str, status: str) -> None:
@@ -50,9 +54,25 @@ def open_runtime(backend: Backend) -> ContainerManager:
                                      {"name": name}))
 
     manager.on_health_status = health_event
+    for c in manager.containers():  # so that an exit found by open() is reported as die
+        exits.remember(c)
+        states.remember(c)
     manager.open()
+    _start_by_policy(manager, backend)
     backend.containers = manager
     every = manager.containers()
     log.info("container runtime ready: %d containers, %d running", len(every),
              sum(1 for c in every if c.state.status == "running"))
     return manager
+
+
+def _start_by_policy(manager: ContainerManager, backend: Backend) -> None:
+    """A refused start (its port taken meanwhile, say) is logged, and the daemon starts
+    anyway, as Docker's does."""
+    for c, error in manager.start_with_daemon():
+        if error is not None:
+            log.warning("container %s (restart policy %s) not started: %s", c.name,
+                        c.spec.restart, error)
+            continue
+        backend.events.publish(Event("container", "start", c.id, {
+            **c.labels, "image": c.image_ref, "name": c.name}))

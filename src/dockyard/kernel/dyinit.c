@@ -14,6 +14,16 @@
  *   - and when the command ends writes "exit <code>" to the status file (fd 4) and
  *     exits with the same code (128+signal for a signalled command).
  *
+ * Standard input (``DYINIT_STDIO`` in the environment, removed before the command runs;
+ * absent: stdin stays /dev/null and nothing below happens):
+ *   - "stdin": fd 6 is the read end of a pipe the manager writes; it becomes the
+ *     command's stdin (``docker run -i``).
+ *   - "tty ROWS COLS": the command gets a terminal of the container's own devpts (so
+ *     ``tty`` says /dev/pts/0) as its controlling terminal and stdin/stdout/stderr. The
+ *     master goes to the manager over the unix socket at fd 6 (SCM_RIGHTS), which reads
+ *     it and writes the log; a copy stays here at fd 6 so that the terminal outlives a
+ *     restart of the manager (a new one takes it with pidfd_getfd).
+ *
  * Statically linked, so it runs in any image; the manager bind-mounts it read-only.
  */
 #define _GNU_SOURCE
@@ -25,13 +35,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <time.h>
 #include <unistd.h>
+
+#include "sendfd.h"
 
 #define LOG_FD 3
 #define STATUS_FD 4
 #define REPORT_FD 5
+#define STDIO_FD 6
 #define LINE_MAX_BYTES 16384 /* Docker splits longer lines into 16 KiB records */
 
 static volatile sig_atomic_t child_pid = 0;
@@ -122,6 +138,41 @@ static int drain(struct stream *s) {
     }
 }
 
+/* A terminal of the container's devpts: the master to the manager (and kept at
+ * STDIO_FD), the slave returned for the command. -1 with errno set on failure. */
+static int open_console(const char *size) {
+    unsigned rows = 0, cols = 0;
+    sscanf(size, "%u %u", &rows, &cols);
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) return -1;
+    int unlock = 0, slave = -1;
+    if (ioctl(master, TIOCSPTLCK, &unlock) == 0)
+        slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave >= 0 && rows && cols) {
+        struct winsize ws = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+        ioctl(master, TIOCSWINSZ, &ws);
+    }
+    if (slave < 0 || send_fd(STDIO_FD, master) < 0 || dup3(master, STDIO_FD, O_CLOEXEC) < 0) {
+        int e = errno;
+        close(master);
+        if (slave >= 0) close(slave);
+        errno = e;
+        return -1;
+    }
+    close(master);
+    return slave;
+}
+
+/* In the command's process: the terminal as controlling tty and stdio. */
+static void use_console(int slave) {
+    setsid();
+    ioctl(slave, TIOCSCTTY, 0);
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2) close(slave);
+}
+
 static void forward(int sig) {
     if (child_pid > 0) kill(child_pid, sig);
 }
@@ -138,6 +189,18 @@ int main(int argc, char **argv) {
         dprintf(REPORT_FD, "error 125 pipe: %s\n", strerror(errno));
         return 125;
     }
+    const char *stdio = getenv("DYINIT_STDIO");
+    int console = -1, stdin_pipe = 0;
+    if (stdio && !strncmp(stdio, "tty", 3)) {
+        console = open_console(stdio + 3);
+        if (console < 0) {
+            dprintf(REPORT_FD, "error 125 open a terminal: %s\n", strerror(errno));
+            return 125;
+        }
+    } else if (stdio && !strcmp(stdio, "stdin")) {
+        stdin_pipe = 1;
+    }
+    unsetenv("DYINIT_STDIO");
     sigset_t all, old;
     sigfillset(&all);
     sigprocmask(SIG_BLOCK, &all, &old);
@@ -150,6 +213,12 @@ int main(int argc, char **argv) {
         sigprocmask(SIG_SETMASK, &old, NULL);
         dup2(out[1], 1);
         dup2(err[1], 2);
+        if (console >= 0) {
+            use_console(console); /* stdout/stderr too: the pipes above stay unused */
+        } else if (stdin_pipe) {
+            dup2(STDIO_FD, 0);
+            close(STDIO_FD);
+        }
         close(LOG_FD);
         close(STATUS_FD);
         close(REPORT_FD);
@@ -162,6 +231,8 @@ int main(int argc, char **argv) {
     close(out[1]);
     close(err[1]);
     close(exec_report[1]);
+    if (console >= 0) close(console);
+    if (stdin_pipe) close(STDIO_FD);
     int exec_errno = 0;
     ssize_t got;
     do {

@@ -26,7 +26,19 @@
  *                               with CAP_MKNOD can then be made but not opened (EACCES),
  *                               without the ~13 ms a cgroup v1 attach costs (it waits for
  *                               an RCU grace period).
+ *   --memory DIR LIMIT MEMSW    (run) a cgroup v1 memory directory to create and enter
+ *                               with memory.limit_in_bytes LIMIT and, unless MEMSW is 0,
+ *                               memory.memsw.limit_in_bytes MEMSW (-1: unlimited); only
+ *                               for a container with a memory limit (the attach costs
+ *                               the same RCU grace period as --cgroup)
+ *   --join DIR                  (exec, repeatable) an existing cgroup of the container
+ *                               to enter (its memory group: an exec'd process counts
+ *                               against the container's limit, as in Docker)
  *   --pid PID                   (exec) the container's init, whose namespaces to join
+ *   --tty FD ROWS COLS          (exec) give the command a terminal of the container's
+ *                               devpts as controlling tty and stdio; its master is sent
+ *                               over the unix socket FD (SCM_RIGHTS), as runc's
+ *                               --console-socket does
  *
  * run: the process joins the netns, unshares mount/UTS/IPC/PID namespaces and forks;
  * the child (PID 1 of the new PID namespace) builds the mounts, pivots into the root,
@@ -54,17 +66,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
 #include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include "sendfd.h"
 
 #define REPORT_FD 5
 #define MAX_ITEMS 256
+#define MAX_JOINS 8
 
 struct mnt {
     const char *type, *src, *dest, *data;
@@ -73,6 +91,9 @@ struct mnt {
 
 struct config {
     const char *root, *netns, *hostname, *domainname, *cwd, *cgroup, *groups;
+    const char *memory, *memory_limit, *memsw_limit;
+    const char *joins[MAX_JOINS];
+    int n_joins;
     struct mnt mounts[MAX_ITEMS];
     int n_mounts;
     const char *masked[MAX_ITEMS], *readonly[MAX_ITEMS];
@@ -85,6 +106,8 @@ struct config {
     int have_caps;
     int nodev;
     pid_t pid;
+    int have_tty, tty_sock;
+    unsigned short tty_rows, tty_cols;
     char **argv;
 };
 
@@ -136,11 +159,27 @@ static void parse(int argc, char **argv, struct config *c) {
         } else if (!strcmp(f, "--readonly")) {
             if (c->n_readonly >= MAX_ITEMS) die("too many --readonly");
             c->readonly[c->n_readonly++] = argv[++i];
+        } else if (!strcmp(f, "--join")) {
+            if (c->n_joins >= MAX_JOINS) die("too many --join");
+            c->joins[c->n_joins++] = argv[++i];
+        } else if (!strcmp(f, "--memory")) {
+            NEED(3);
+            c->memory = argv[i + 1];
+            c->memory_limit = argv[i + 2];
+            c->memsw_limit = argv[i + 3];
+            i += 3;
         } else if (!strcmp(f, "--user")) {
             NEED(3);
             c->uid = (uid_t)strtoul(argv[i + 1], NULL, 10);
             c->gid = (gid_t)strtoul(argv[i + 2], NULL, 10);
             c->groups = argv[i + 3];
+            i += 3;
+        } else if (!strcmp(f, "--tty")) {
+            NEED(3);
+            c->have_tty = 1;
+            c->tty_sock = atoi(argv[i + 1]);
+            c->tty_rows = (unsigned short)strtoul(argv[i + 2], NULL, 10);
+            c->tty_cols = (unsigned short)strtoul(argv[i + 3], NULL, 10);
             i += 3;
         } else if (!strcmp(f, "--mount")) {
             NEED(5);
@@ -390,11 +429,22 @@ static void enter_cgroup(const char *dir, int create) {
     write_file(dir, "cgroup.procs", "0");
 }
 
+/* The limit first: the kernel refuses a memory+swap limit below the memory limit. */
+static void enter_memory_cgroup(const struct config *c) {
+    if (mkdir(c->memory, 0755) < 0 && errno != EEXIST)
+        die("mkdir %s: %s", c->memory, strerror(errno));
+    write_file(c->memory, "memory.limit_in_bytes", c->memory_limit);
+    if (strcmp(c->memsw_limit, "0") != 0)
+        write_file(c->memory, "memory.memsw.limit_in_bytes", c->memsw_limit);
+    write_file(c->memory, "cgroup.procs", "0");
+}
+
 /* --------------------------------------------------------------------- run */
 
 static int cmd_run(struct config *c) {
     if (!c->root) die("run needs --root");
     if (c->cgroup) enter_cgroup(c->cgroup, 1);
+    if (c->memory) enter_memory_cgroup(c);
     if (c->netns) {
         int fd = open(c->netns, O_RDONLY | O_CLOEXEC);
         if (fd < 0 || setns(fd, CLONE_NEWNET) < 0)
@@ -446,6 +496,25 @@ static int cmd_run(struct config *c) {
 
 /* -------------------------------------------------------------------- exec */
 
+/* A terminal of the container's devpts (we are in its mount namespace): the master
+ * goes to the manager, the slave is returned for the command. */
+static int open_console(const struct config *c) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlock the terminal: %s", strerror(errno));
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) die("open the terminal: %s", strerror(errno));
+    if (c->tty_rows && c->tty_cols) {
+        struct winsize ws = {.ws_row = c->tty_rows, .ws_col = c->tty_cols};
+        ioctl(master, TIOCSWINSZ, &ws);
+    }
+    if (send_fd(c->tty_sock, master) < 0) die("send the terminal: %s", strerror(errno));
+    close(master);
+    close(c->tty_sock);
+    return slave;
+}
+
 static const char *lookup_env(const struct config *c, const char *name) {
     size_t n = strlen(name);
     for (int i = c->n_env - 1; i >= 0; i--)
@@ -492,17 +561,31 @@ static int cmd_exec(struct config *c) {
         if (fds[i] < 0) die("open %s: %s", path, strerror(errno));
     }
     if (c->cgroup) enter_cgroup(c->cgroup, 0);
+    for (int i = 0; i < c->n_joins; i++) write_file(c->joins[i], "cgroup.procs", "0");
     for (int i = 0; i < 5; i++) {
         if (setns(fds[i], kinds[i].type) < 0)
             die("join %s namespace: %s", kinds[i].name, strerror(errno));
         close(fds[i]);
     }
+    int slave = c->have_tty ? open_console(c) : -1;
     int report[2];
     if (pipe2(report, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0) die("fork: %s", strerror(errno));
     if (pid == 0) {
         close(report[0]);
+        if (slave >= 0) {
+            /* the terminal belongs to the command's user, as runc makes stdio theirs */
+            if (fchown(slave, c->uid, (gid_t)-1) < 0) die("chown the terminal: %s",
+                                                           strerror(errno));
+            setsid();
+            if (ioctl(slave, TIOCSCTTY, 0) < 0) die("set the controlling terminal: %s",
+                                                   strerror(errno));
+            dup2(slave, 0);
+            dup2(slave, 1);
+            dup2(slave, 2);
+            if (slave > 2) close(slave);
+        }
         reset_process();
         if (chdir(c->cwd ? c->cwd : "/") < 0) die("chdir %s: %s", c->cwd, strerror(errno));
         if (c->have_caps) drop_bounding(c->caps);
@@ -513,6 +596,7 @@ static int cmd_exec(struct config *c) {
         _exit(e == ENOENT ? 127 : 126);
     }
     close(report[1]);
+    if (slave >= 0) close(slave);
     /* the caller's signals go to the command, as with runc exec */
     int e = 0;
     ssize_t got;

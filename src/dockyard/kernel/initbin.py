@@ -36,9 +36,15 @@ def ensure_dyrun_binary(dest_dir: str, cc: str = "gcc") -> str:
     return ensure_binary(DYRUN_SOURCE, "dyrun", dest_dir, cc)
 
 
+HEADERS = (os.path.join(_HERE, "sendfd.h"),)  # what the sources #include from here
+
+
 def ensure_binary(source: str, name: str, dest_dir: str, cc: str = "gcc") -> str:
-    with open(source, "rb") as f:
-        digest = hashlib.sha256(f.read()).hexdigest()[:16]
+    hasher = hashlib.sha256()
+    for path in (source, *HEADERS):  # a changed header makes a new binary too
+        with open(path, "rb") as f:
+            hasher.update(f.read())
+    digest = hasher.hexdigest()[:16]
     os.makedirs(dest_dir, exist_ok=True)
     path = os.path.join(dest_dir, f"{name}-{digest}")
     if os.path.exists(path):

@@ -13,22 +13,23 @@ cgroup v1 only), but attaching a process to a v1 cgroup waits for an RCU grace p
 ~13 ms here, a third of a whole start. The default, ``devices="nodev"``, gets the same
 refusal from mounts instead: every mount of the container is ``nodev`` and the usual nodes
 are the host's, bind-mounted (the node can be made, opening it fails with EACCES where
-the cgroup gives EPERM). No cgroup at all then: Dockyard sets no resource limits, and
+the cgroup gives EPERM). No cgroup at all then, unless the container has a memory limit
+(``memory/dockyard-<id>``, made and entered by dyrun before the init is forked, so the
+limit holds for the command and all its children) or is paused (``kernel/cgroups.py``);
 ``top`` finds a container's processes by its PID namespace.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
-import signal
 import subprocess
-import time
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
 from dockyard.errors import InvalidParameter, KernelError
+from dockyard.kernel import cgroups
+from dockyard.kernel.console import ExecProcess, console_socket, receive_fd
 from dockyard.kernel.oci import ExecResult, spawn_with_fds
 
 CGROUP_DEVICES = "/sys/fs/cgroup/devices"
@@ -69,6 +70,10 @@ class ContainerRuntime(Protocol):
 
     def exec_process(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
                      timeout: float | None = None) -> ExecResult: ...
+
+    def spawn_exec(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+                   tty: tuple[int, int] | None = None, stdin: bool = False
+                   ) -> ExecProcess: ...
 
     def delete(self, container_id: str, *, force: bool = False) -> None: ...
 
@@ -112,10 +117,18 @@ def _process_args(process: Mapping[str, Any]) -> list[str]:
     return args
 
 
-def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False
-               ) -> list[str]:
+def memory_limits(spec: Mapping[str, Any]) -> tuple[int, int]:
+    """(limit, limit of memory + swap) in bytes from the document's
+    ``linux.resources.memory`` (runc's meaning of ``swap``); 0: none, -1: unlimited."""
+    memory = ((spec.get("linux") or {}).get("resources") or {}).get("memory") or {}
+    return int(memory.get("limit") or 0), int(memory.get("swap") or 0)
+
+
+def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False,
+               memory_cgroup: str | None = None) -> list[str]:
     """``dyrun run`` directives for an OCI document (pure); ``nodev``: every mount but
-    devpts gets ``nodev`` (see the module's note on devices)."""
+    devpts gets ``nodev`` (see the module's note on devices); ``memory_cgroup``: where
+    the document's memory limit, if any, is applied."""
     args = ["run", "--root", spec["root"]["path"]]
     if nodev:
         args += ["--nodev", "1"]
@@ -142,15 +155,26 @@ def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool =
         args += ["--readonly", path]
     if cgroup:
         args += ["--cgroup", cgroup]
+    limit, swap = memory_limits(spec)
+    if memory_cgroup and limit > 0:
+        args += ["--memory", memory_cgroup, str(limit), str(swap)]
     process = spec["process"]
     return [*args, *_process_args(process), "--", *process["args"]]
 
 
-def exec_args(pid: int, process: Mapping[str, Any], cgroup: str | None = None) -> list[str]:
-    """``dyrun exec`` directives: ``process`` in the namespaces of init ``pid`` (pure)."""
+def exec_args(pid: int, process: Mapping[str, Any], cgroup: str | None = None,
+              joins: Sequence[str] = (), tty: tuple[int, int, int] | None = None
+              ) -> list[str]:
+    """``dyrun exec`` directives: ``process`` in the namespaces of init ``pid`` and in the
+    container's cgroups (``cgroup``: its devices group; ``joins``: others) (pure);
+    ``tty``: (console socket fd, rows, cols) for a command with a terminal."""
     args = ["exec", "--pid", str(pid)]
     if cgroup:
         args += ["--cgroup", cgroup]
+    for path in joins:
+        args += ["--join", path]
+    if tty is not None:
+        args += ["--tty", *(str(n) for n in tty)]
     return [*args, *_process_args(process), "--", *process["args"]]
 
 
@@ -158,7 +182,8 @@ class Dyrun:
     name = "dyrun"
 
     def __init__(self, binary: str, root: str, devices: str = "nodev",
-                 cgroup_root: str = CGROUP_DEVICES) -> None:
+                 cgroup_root: str = CGROUP_DEVICES, memory_root: str = cgroups.MEMORY_ROOT,
+                 freezer_root: str = cgroups.FREEZER_ROOT) -> None:
         """``root``: this manager's directory of started containers (one empty file
         each), so that cleaning up never touches another manager's containers.
         ``devices``: "nodev" or "cgroup" (falls back to "nodev" without a v1 devices
@@ -171,6 +196,8 @@ class Dyrun:
         usable = devices == "cgroup" and os.path.exists(
             os.path.join(cgroup_root, "devices.allow"))
         self.cgroup_root: str | None = cgroup_root if usable else None
+        self.memory_root = memory_root
+        self.freezer_root = freezer_root
 
     def cgroup(self, container_id: str) -> str | None:
         if self.cgroup_root is None:
@@ -182,7 +209,14 @@ class Dyrun:
         """Start the container; ``extra_fds`` become its init's fds 3, 4, …; returns the
         init's host pid (a child of this process once dyrun has exited)."""
         cgroup = self.cgroup(container_id)
-        argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None)]
+        memory = None
+        if memory_limits(spec)[0] > 0:
+            if not cgroups.available(self.memory_root):
+                raise KernelError(f"dyrun run {container_id[:12]}: a memory limit needs the "
+                                  f"cgroup v1 memory controller at {self.memory_root}")
+            memory = cgroups.memory_path(container_id, root=self.memory_root)
+        argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
+                                         memory_cgroup=memory)]
         with open(os.path.join(self.root, container_id), "w"):
             pass
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
@@ -214,37 +248,61 @@ class Dyrun:
                      timeout: float | None = None) -> ExecResult:
         if pid <= 0:
             raise KernelError(f"dyrun exec {container_id[:12]}: the container is not running")
+        joins = self._joins(container_id)
         result = subprocess.run(
-            [self.binary, *exec_args(pid, process, self.cgroup(container_id))],
+            [self.binary, *exec_args(pid, process, self.cgroup(container_id), joins)],
             capture_output=True, timeout=timeout, stdin=subprocess.DEVNULL,
         )
         return ExecResult(result.returncode, result.stdout, result.stderr)
 
+    def spawn_exec(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+                   tty: tuple[int, int] | None = None, stdin: bool = False) -> ExecProcess:
+        """Start an exec whose I/O the caller streams: with ``tty`` (rows, cols) it gets a
+        terminal whose master is returned; else its stdin (with ``stdin``), stdout and
+        stderr are pipes. dyrun's own failures arrive on its stderr either way."""
+        if pid <= 0:
+            raise KernelError(f"dyrun exec {container_id[:12]}: the container is not running")
+        joins = self._joins(container_id)
+        cgroup = self.cgroup(container_id)
+        if tty is None:
+            return ExecProcess(subprocess.Popen(
+                [self.binary, *exec_args(pid, process, cgroup, joins)],
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE))
+        ours, theirs = console_socket()
+        with ours:
+            try:
+                argv = [self.binary, *exec_args(pid, process, cgroup, joins,
+                                                tty=(theirs.fileno(), *tty))]
+                proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                                        pass_fds=(theirs.fileno(),))
+            finally:
+                theirs.close()
+            master = receive_fd(ours, 10.0)
+        if master is None:  # dyrun failed before making the terminal: say why
+            _, err = proc.communicate(timeout=10)
+            message = err.decode(errors="replace").strip().removeprefix("dyrun: ")
+            raise KernelError(f"dyrun exec {container_id[:12]}: {message or 'no terminal'}")
+        return ExecProcess(proc, master)
+
+    def _joins(self, container_id: str) -> list[str]:
+        """The container's cgroups an exec'd process enters besides the devices one: its
+        memory group, when it has a limit (the exec counts against it, as in Docker)."""
+        memory = cgroups.memory_path(container_id, root=self.memory_root)
+        return [memory] if os.path.isdir(memory) else []
+
     def delete(self, container_id: str, *, force: bool = False) -> None:
-        """Remove the container's cgroup; with ``force``, kill what is still in it first.
-        Gone already is success."""
-        path = self.cgroup(container_id)
-        if path is not None and os.path.isdir(path):
-            self._remove_cgroup(path, force)
+        """Remove the container's cgroups (devices, memory, freezer); with ``force``,
+        kill what is still in them first. Gone already is success."""
+        # Thawed first: a frozen process does not die, not even of SIGKILL.
+        cgroups.remove_freezer(container_id, root=self.freezer_root, kill=force)
+        for path in (self.cgroup(container_id),
+                     cgroups.memory_path(container_id, root=self.memory_root)):
+            if path is not None and os.path.isdir(path):
+                cgroups.remove_group(path, kill=force)
         with contextlib.suppress(FileNotFoundError):
             os.unlink(os.path.join(self.root, container_id))
-
-    def _remove_cgroup(self, path: str, force: bool) -> None:
-        for attempt in range(200):
-            if force:
-                for pid in _procs(path):
-                    with contextlib.suppress(ProcessLookupError):
-                        os.kill(pid, signal.SIGKILL)
-            try:
-                os.rmdir(path)
-                return
-            except FileNotFoundError:
-                return
-            except OSError as exc:
-                # EBUSY: exiting processes are still leaving the cgroup
-                if exc.errno != errno.EBUSY or (attempt == 199):
-                    raise KernelError(f"remove cgroup {path}: {exc.strerror}") from exc
-            time.sleep(0.005)
 
     def exists(self, container_id: str) -> bool:
         return os.path.exists(os.path.join(self.root, container_id))
@@ -256,28 +314,4 @@ class Dyrun:
 
     def procs(self, container_id: str) -> list[int]:
         path = self.cgroup(container_id)
-        return _procs(path) if path else []
-
-
-def _procs(path: str) -> list[int]:
-    try:
-        with open(os.path.join(path, "cgroup.procs")) as f:
-            return [int(line) for line in f if line.strip()]
-    except OSError:
-        return []
-
-
-def pid_namespace_members(init_pid: int) -> list[int]:
-    """Host pids of every process in the PID namespace whose init is ``init_pid`` (for
-    ``top`` where no cgroup lists them); empty if the init is gone."""
-    try:
-        target = os.stat(f"/proc/{init_pid}/ns/pid").st_ino
-    except OSError:
-        return []
-    members = []
-    for entry in os.listdir("/proc"):
-        if entry.isdigit():
-            with contextlib.suppress(OSError):
-                if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
-                    members.append(int(entry))
-    return sorted(members)
+        return cgroups.procs(path) if path else []

@@ -18,7 +18,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from dockyard.errors import KernelError
+from dockyard.errors import KernelError, NotImplementedKind
 
 RUNC = "/usr/sbin/runc"
 
@@ -104,6 +104,30 @@ class Runc:
             code, message = failure
             return ExecResult(code, done.stdout, message.encode() + b"\n")
         return done
+
+    def spawn_exec(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
+                   tty: tuple[int, int] | None = None, stdin: bool = False) -> Any:
+        """An exec whose stdin/stdout/stderr the caller streams through pipes. A terminal
+        would need runc's --console-socket protocol, which is not done here (dyrun has
+        terminals)."""
+        from dockyard.kernel.console import ExecProcess
+
+        if tty is not None:
+            raise NotImplementedKind("exec with a terminal (-t) is not supported by the runc "
+                                     "runtime; the default runtime, dyrun, supports it")
+        # runc reads the process document from a path before it starts the command; a
+        # pipe's path keeps the command's own stdin free.
+        read_end, write_end = os.pipe2(os.O_CLOEXEC)
+        try:
+            proc = subprocess.Popen(
+                self._argv("exec", "--process", f"/proc/self/fd/{read_end}", container_id),
+                stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, pass_fds=(read_end,))
+        finally:
+            os.close(read_end)
+        with os.fdopen(write_end, "w") as f:
+            json.dump(process, f)
+        return ExecProcess(proc)
 
     def delete(self, container_id: str, *, force: bool = False) -> None:
         """Remove runc's state and cgroups for the container; gone already is success."""

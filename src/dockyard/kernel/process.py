@@ -77,6 +77,22 @@ def close_quietly(fd: int) -> None:
 
 
 
+def pid_namespace_members(init_pid: int) -> list[int]:
+    """Host pids of every process in the PID namespace whose init is ``init_pid`` (for
+    ``top`` where no cgroup lists them); empty if the init is gone."""
+    try:
+        target = os.stat(f"/proc/{init_pid}/ns/pid").st_ino
+    except OSError:
+        return []
+    members = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            with contextlib.suppress(OSError):
+                if os.stat(f"/proc/{entry}/ns/pid").st_ino == target:
+                    members.append(int(entry))
+    return sorted(members)
+
+
 def _namespace_members(init_pid: int, started: int | None) -> tuple[int, list[int]] | None:
     """(pidfd, other members) of the PID namespace whose init is ``init_pid``, or None when
     that init is gone, was replaced, or shares our own namespace (never touch the host's)."""

@@ -55,6 +55,16 @@ class ContainerSpec:
     ipv4: str | None = None  # --ip
     ipv6: str | None = None  # --ip6
     healthcheck: HealthConfig | None = None  # None: the image's
+    # stdin and terminal (Config.Tty, OpenStdin, StdinOnce, Attach*; HostConfig.ConsoleSize)
+    tty: bool = False
+    open_stdin: bool = False
+    stdin_once: bool = False
+    attach_stdin: bool = False
+    attach_stdout: bool = False
+    attach_stderr: bool = False
+    console_size: tuple[int, int] = (0, 0)  # (rows, cols) of the terminal at start
+    memory: int = 0  # -m, bytes; 0: no limit
+    memory_swap: int = 0  # --memory-swap: memory + swap, bytes; -1: unlimited swap
 
 
 
@@ -94,6 +104,8 @@ class RunState:
     backoff: float = 0.0
     started_mono: float = 0.0  # CLOCK_BOOTTIME seconds at start, for the back-off reset
     runtime: str = ""  # what started it last ("runc", "dyrun"); "" in older documents: runc
+    paused: bool = False  # frozen (status stays RUNNING: it still runs, as Docker's Running)
+    oom_killed: bool = False  # the kernel's OOM killer took one of its processes last run
 
     @property
     def running(self) -> bool:

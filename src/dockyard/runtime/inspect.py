@@ -42,7 +42,12 @@ class Paths:
     merged: str = ""
 
 
+PAUSED = "paused"  # Docker's State.Status of a frozen container (ours stays RUNNING)
+
+
 def status_of(c: Container) -> str:
+    if c.state.status == RUNNING and c.state.paused:
+        return PAUSED
     return CREATED if c.state.status == STARTING else c.state.status
 
 
@@ -118,9 +123,9 @@ def inspect_doc(
         "State": {
             "Status": status_of(c),
             "Running": state.status in (RUNNING, RESTARTING) and state.pid > 0,
-            "Paused": False,
+            "Paused": state.paused,
             "Restarting": state.status == RESTARTING,
-            "OOMKilled": False,
+            "OOMKilled": state.oom_killed,
             "Dead": False,
             "Pid": state.pid,
             "ExitCode": state.exit_code,
@@ -150,12 +155,15 @@ def inspect_doc(
             "RestartPolicy": {"Name": policy.name,
                               "MaximumRetryCount": policy.maximum_retry_count},
             "AutoRemove": c.spec.auto_remove,
+            "ConsoleSize": list(c.spec.console_size),
             "Dns": list(c.spec.dns),
             "DnsOptions": list(c.spec.dns_options),
             "DnsSearch": list(c.spec.dns_search),
             "ExtraHosts": list(c.spec.extra_hosts) or None,
             "Links": list(c.spec.links) or None,
             "PublishAllPorts": c.spec.publish_all,
+            "Memory": c.spec.memory,
+            "MemorySwap": c.spec.memory_swap,
             "Mounts": [{"Type": m.type, "Source": m.source or m.name, "Target": m.target,
                         "ReadOnly": m.read_only} for m in c.mounts] or None,
         },
@@ -166,13 +174,13 @@ def inspect_doc(
             "Hostname": c.hostname,
             "Domainname": c.domainname,
             "User": c.user,
-            "AttachStdin": False,
-            "AttachStdout": False,
-            "AttachStderr": False,
+            "AttachStdin": c.spec.attach_stdin,
+            "AttachStdout": c.spec.attach_stdout,
+            "AttachStderr": c.spec.attach_stderr,
             "ExposedPorts": {p: {} for p in c.exposed} or None,
-            "Tty": False,
-            "OpenStdin": False,
-            "StdinOnce": False,
+            "Tty": c.spec.tty,
+            "OpenStdin": c.spec.open_stdin,
+            "StdinOnce": c.spec.stdin_once,
             "Env": list(c.env),
             "Cmd": list(c.cmd) if c.cmd is not None else None,
             "Image": c.image_ref,

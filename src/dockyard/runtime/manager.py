@@ -53,9 +53,10 @@ from dockyard.errors import (
     NotFound,
 )
 from dockyard.images.store import ImageStore
-from dockyard.kernel import process
+from dockyard.kernel import cgroups, process
+from dockyard.kernel.console import ExecProcess
 from dockyard.kernel.initbin import ensure_dyrun_binary, ensure_init_binary
-from dockyard.kernel.lean import ContainerRuntime, Dyrun, pid_namespace_members
+from dockyard.kernel.lean import ContainerRuntime, Dyrun
 from dockyard.kernel.mounts import mount_overlay, unmount
 from dockyard.kernel.oci import RUNC, ExecResult, Runc
 from dockyard.model.ids import new_id
@@ -75,11 +76,13 @@ from dockyard.runtime.container import (
     ContainerSpec,
     MountPoint,
 )
+from dockyard.runtime.disk import tree_size
 from dockyard.runtime.health import HealthConfig, merge_healthcheck
 from dockyard.runtime.healthmon import HealthMonitor
 from dockyard.runtime.inspect import Attached, Paths, inspect_doc, list_item
 from dockyard.runtime.options import (
     MountRequest,
+    check_memory,
     parse_bind_spec,
     parse_mount_spec,
     parse_network_mode,
@@ -87,8 +90,9 @@ from dockyard.runtime.options import (
     parse_signal,
     validate_container_name,
 )
-from dockyard.runtime.restart import decide
+from dockyard.runtime.restart import decide, starts_with_daemon
 from dockyard.runtime.spec import INIT_PATH, BindMount, ProcessSpec, build_spec
+from dockyard.runtime.stdio import Console
 from dockyard.runtime.supervisor import Supervisor
 from dockyard.runtime.users import ResolvedUser, resolve_user
 from dockyard.runtime.volumes import VolumeStore
@@ -164,6 +168,7 @@ class ContainerManager:
         self.on_health_status: Callable[[str, str], None] | None = None
         self.health = HealthMonitor(self._probe, self.container_dir,
                                     on_status=self._health_changed)
+        self._consoles: dict[str, Console] = {}  # containers with stdin or a terminal
         self._index_names()
 
     # ------------------------------------------------------------------ lifecycle
@@ -179,6 +184,10 @@ class ContainerManager:
         """Stop supervising; running containers keep running for the next manager."""
         self.supervisor.stop()
         self.health.close()
+        with self._rows:
+            consoles = list(self._consoles.values())
+        for console in consoles:
+            console.release()
 
     # -------------------------------------------------------------------- lookup
 
@@ -296,6 +305,7 @@ class ContainerManager:
             raise InvalidParameter("conflicting options: cannot specify both --restart and --rm")
         if spec.stop_signal:
             parse_signal(spec.stop_signal)
+        spec = replace(spec, memory_swap=check_memory(spec.memory, spec.memory_swap))
         if spec.stop_timeout is not None and spec.stop_timeout < -1:
             raise InvalidParameter(f'invalid stop timeout "{spec.stop_timeout}"')
         for server in spec.dns:
@@ -458,6 +468,8 @@ class ContainerManager:
         c = self.get(ref)
         with self._lock(c.id):
             c = self._reload(c.id) or c
+            if c.state.paused:
+                raise Conflict("cannot start a paused container, try unpause instead")
             if c.state.status == RUNNING:
                 return c
             c = self._save(c.with_state(manually_stopped=False))
@@ -465,7 +477,8 @@ class ContainerManager:
 
     def _start(self, c: Container) -> Container:
         previous = c.state.status
-        c = self._save(c.with_state(status=STARTING, runtime=self.runtime.name))
+        c = self._save(c.with_state(status=STARTING, runtime=self.runtime.name, paused=False,
+                                    oom_killed=False))
         undo: list[Callable[[], object]] = []
         try:
             sandbox = self._setup_network(c, undo)
@@ -496,6 +509,7 @@ class ContainerManager:
                 hostname=_hostname(sandbox), netns=sandbox.netns or self.host_netns,
                 init_binary=self.init_binary, mounts=binds,
                 cgroups_path=f"/dockyard-{c.id}",
+                memory=c.spec.memory, memory_swap=c.spec.memory_swap,
             )
             oci["mounts"] += [{"destination": m.target, "type": "tmpfs", "source": "tmpfs",
                                "options": ["nosuid", "nodev", "mode=1777",
@@ -503,8 +517,9 @@ class ContainerManager:
                               for m in c.mounts if m.type == "tmpfs"]
             if c.domainname:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
+            console = self._prepare_console(c, oci, undo)  # None: no stdin, no terminal
             held: list[int] = []
-            pid = self._launch(c, bundle, oci, undo, held)
+            pid = self._launch(c, bundle, oci, undo, held, console)
             started = process.start_time(pid)
             c = self._save(c.with_state(
                 status=RUNNING, pid=pid, pid_start=started, error="", exit_code=0,
@@ -528,8 +543,10 @@ class ContainerManager:
         return c
 
     def _launch(self, c: Container, bundle: str, oci: dict[str, Any],
-                undo: list[Callable[[], object]], held: list[int]) -> int:
-        """Start the init; its pid, with a pidfd for it put in ``held``."""
+                undo: list[Callable[[], object]], held: list[int],
+                console: Console | None = None) -> int:
+        """Start the init; its pid, with a pidfd for it put in ``held``. ``console``'s
+        descriptor becomes the init's fd 6."""
         directory = self.container_dir(c.id)
         log_fd = os.open(os.path.join(directory, "json.log"),
                          os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
@@ -538,10 +555,14 @@ class ContainerManager:
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
         try:
             try:
-                pid = self.runtime.start(c.id, bundle, oci, [log_fd, status_fd, report_w])
+                fds = [log_fd, status_fd, report_w]
+                pid = self.runtime.start(c.id, bundle, oci,
+                                         fds if console is None else [*fds, console.child_fd])
             finally:
                 for fd in (log_fd, status_fd, report_w):
                     os.close(fd)
+                if console is not None:
+                    console.spawned()
             runtime = self.runtime
             undo.append(lambda: runtime.delete(c.id, force=True))
             # Our unreaped child, so the pid cannot be reused: this pidfd is the init for
@@ -558,6 +579,9 @@ class ContainerManager:
         finally:
             os.close(report_r)
         if report.startswith("ok"):
+            if console is not None:
+                console.begin()
+                undo.append(console.exited)
             return pid
         if report.startswith("error "):
             _, code, message = report.split(" ", 2)
@@ -650,7 +674,11 @@ class ContainerManager:
             if c is None or c.state.status != RUNNING or c.state.pid != pid:
                 process.reap(pid)
                 return
+            console = self._consoles.get(container_id)
+            if console is not None:
+                console.exited()
             code = self._collect_exit(c)
+            c = c.with_state(paused=False, oom_killed=self._oom_killed(c))
             c = self._teardown(c)
             ran_for = _boottime() - c.state.started_mono
             decision = decide(
@@ -727,6 +755,8 @@ class ContainerManager:
     # ----------------------------------------------------------- stop, kill, wait
 
     def _signal(self, c: Container, sig: int) -> bool:
+        if c.state.paused and _signal_unpauses(c, sig):
+            c = self._thaw(c)  # frozen processes would not even die of SIGKILL
         if sig == signal.SIGKILL and c.state.pid:
             # Probes and execs in its namespace would keep the init from finishing its exit.
             return process.kill_pid_namespace(c.state.pid, c.state.pid_start) > 0
@@ -808,10 +838,58 @@ class ContainerManager:
         latest = self._reload(c.id)
         return latest.state.exit_code if latest is not None else c.state.exit_code
 
+    # ------------------------------------------------------------ pause, unpause
+
+    def pause(self, ref: str) -> Container:
+        """Freeze every process of the running container (``kernel/cgroups.py``); it stays
+        running (``State.Running``) and is shown paused. No healthcheck runs meanwhile."""
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            if c.state.status == RESTARTING:
+                raise Conflict(f"Container {c.id} is restarting, wait until the container is "
+                               "running")
+            if c.state.status != RUNNING:
+                raise Conflict(f"Container {c.id} is not running")
+            if c.state.paused:
+                raise Conflict(f"Container {c.id} is already paused")
+            cgroups.freeze(c.id, c.state.pid, c.state.pid_start)
+            self.health.stop(c.id)
+            return self._save(c.with_state(paused=True))
+
+    def unpause(self, ref: str) -> Container:
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            if c.state.status != RUNNING or not c.state.paused:
+                raise Conflict(f"Container {c.id} is not paused")
+            return self._thaw(c)
+
+    def _thaw(self, c: Container) -> Container:
+        cgroups.thaw(c.id)
+        c = self._save(c.with_state(paused=False))
+        if c.healthcheck is not None:
+            self.health.start(c.id, c.healthcheck, _epoch(c.state.started_at), adopted=True)
+        return c
+
+    def _settle_pause(self, c: Container) -> Container:
+        """At adoption the kernel's freezer is the truth: a manager that died between
+        freezing and recording (or the reverse) left the record wrong."""
+        frozen = cgroups.frozen(c.id)
+        return c if frozen == c.state.paused else self._save(c.with_state(paused=frozen))
+
+    def _oom_killed(self, c: Container) -> bool:
+        """Whether the kernel's OOM killer took one of its processes this run (only a
+        container with a memory limit has a memory group to ask)."""
+        return c.spec.memory > 0 and cgroups.oom_kills(c.id) > 0
+
     # ------------------------------------------------------------ remove, rename
 
     def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
         c = self.get(ref)
+        if c.state.paused and not force:
+            raise Conflict(f'cannot remove container "/{c.name}": container is paused and must '
+                           "be unpaused first")
         if c.state.status in (RUNNING, RESTARTING, STARTING):
             if not force:
                 raise Conflict(
@@ -827,9 +905,10 @@ class ContainerManager:
             c = self._reload(c.id) or c
             if c.state.status in (RUNNING, STARTING):
                 raise Conflict(f"container {c.name} did not stop")
-            sharers = [o.name for o in self.containers()
-                       if o.id != c.id and o.state.status == RUNNING
-                       and parse_network_mode(o.spec.network_mode).target in (c.name, c.id)]
+            # Running containers in its namespace (``container:`` mode) have sandboxes that
+            # share its own: asked of the engine, not by reading every container.
+            sharers = [s.name for s in self.engine.state().sandboxes
+                       if s.shares == c.id and s.id != c.id]
             if sharers:
                 raise Conflict(f"container {c.name} is used by {', '.join(sharers)} "
                                "(network mode container:): remove those first")
@@ -840,6 +919,10 @@ class ContainerManager:
                 if owns_name:
                     txn.delete(NAME_KIND, c.name)
             self.health.forget(c.id)
+            with self._rows:
+                console = self._consoles.pop(c.id, None)
+            if console is not None:
+                console.discard()
             shutil.rmtree(self.container_dir(c.id), ignore_errors=True)
             if volumes:
                 for m in c.mounts:
@@ -852,22 +935,40 @@ class ContainerManager:
             self._changed.notify_all()
 
     def rename(self, ref: str, new_name: str) -> Container:
-        name = validate_container_name(new_name)
+        """Docker's rename: the name index, the record and, while the container has a
+        sandbox, the sandbox and its endpoints (so the embedded DNS answers the new name
+        at once, not after a restart). A refused rename changes nothing."""
         c = self.get(ref)
+        if new_name.removeprefix("/") == c.name:
+            raise InvalidParameter("Renaming a container with the same name as its current name")
+        try:
+            name = validate_container_name(new_name)
+        except InvalidParameter as exc:
+            raise InvalidParameter(f"Error when allocating new name: {exc}") from None
         with self._rows:
             other_id = self._name_owner(name)
             if other_id is not None and other_id != c.id:
-                raise Conflict(f'Conflict. The container name "/{name}" is already in use '
-                               f'by container "{other_id}". You have to remove (or rename) '
-                               "that container to be able to reuse that name.")
+                raise Conflict(f'Error when allocating new name: Conflict. The container name '
+                               f'"/{name}" is already in use by container "{other_id}". You '
+                               "have to remove (or rename) that container to be able to reuse "
+                               "that name.")
             with self._lock(c.id):
                 latest = self._reload(c.id) or c
-                owns_old = self._name_owner(latest.name) == c.id
-                with self.store.transaction() as txn:
-                    if owns_old:
-                        txn.delete(NAME_KIND, latest.name)
-                    txn.put(NAME_KIND, name, {"name": name, "id": c.id})
-                return self._save(replace(latest, name=name))
+                has_sandbox = self.engine.state().sandbox_by_id(c.id) is not None
+                if has_sandbox:
+                    self.engine.rename_sandbox(c.id, name)
+                try:
+                    owns_old = self._name_owner(latest.name) == c.id
+                    with self.store.transaction() as txn:
+                        if owns_old:
+                            txn.delete(NAME_KIND, latest.name)
+                        txn.put(NAME_KIND, name, {"name": name, "id": c.id})
+                    return self._save(replace(latest, name=name))
+                except BaseException:
+                    if has_sandbox:
+                        with contextlib.suppress(DockyardError):
+                            self.engine.rename_sandbox(c.id, latest.name)
+                    raise
 
     def volume_user(self, volume: str) -> str | None:
         """The id of a container using ``volume``, for ``VolumeStore.remove``."""
@@ -936,6 +1037,18 @@ class ContainerManager:
             health = self.health.health(c.id)
         return inspect_doc(c, attached=attached, sandbox=sandbox, paths=paths, health=health)
 
+    def sizes(self, ref: str) -> tuple[int, int]:
+        """Docker's ``SizeRw`` (bytes in the container's writable layer, the overlay's
+        upper directory) and ``SizeRootFs`` (those plus its image's layers). It walks the
+        upper directory: for ``size=1`` requests only."""
+        c = self.get(ref)
+        rw = tree_size(os.path.join(self.container_dir(c.id), "upper"))
+        try:
+            image = self.images.get(c.image_id).size
+        except NotFound:  # force-removed under the container: only its own layer is left
+            image = 0
+        return rw, image + rw
+
     def list(self, *, all: bool = False) -> list[dict[str, Any]]:
         """``GET /containers/json`` items: running ones, or every one with ``all``."""
         return [list_item(c, self.inspect(c.id)) for c in reversed(self.containers())
@@ -966,21 +1079,81 @@ class ContainerManager:
              timeout: float | None = None) -> ExecResult:
         """Run ``cmd`` in the running container's namespaces, with its env, workdir and
         user unless overridden; the exit code is Docker's (127/126 when it cannot run)."""
+        c, proc = self._exec_process(ref, cmd, env, workdir, user)
+        return self._runtime_of(c).exec_process(c.id, proc, pid=c.state.pid,
+                                                timeout=timeout)
+
+    def exec_spawn(self, ref: str, cmd: Sequence[str], *, env: Sequence[str] = (),
+                   workdir: str | None = None, user: str | None = None,
+                   tty: tuple[int, int] | None = None, stdin: bool = False) -> ExecProcess:
+        """:meth:`exec` for a client that streams its I/O (``exec -i``/``-t``): with
+        ``tty`` (rows, cols) the command gets a terminal of the container, with ``stdin``
+        a pipe for its stdin; the caller waits for ``proc`` and closes the result."""
+        c, proc = self._exec_process(ref, cmd, env, workdir, user, tty=tty is not None)
+        return self._runtime_of(c).spawn_exec(c.id, proc, pid=c.state.pid, tty=tty,
+                                              stdin=stdin)
+
+    def _exec_process(self, ref: str, cmd: Sequence[str], env: Sequence[str],
+                      workdir: str | None, user: str | None, tty: bool = False
+                      ) -> tuple[Container, dict[str, Any]]:
+        """The running container and the OCI process document of an exec in it."""
         c = self.get(ref)
         if c.state.status != RUNNING:
             raise Conflict(f"container {c.id} is not running")
+        if c.state.paused:
+            raise Conflict(f"Container {ref} is paused, unpause the container before exec")
         if not cmd:
             raise InvalidParameter("no exec command specified")
         rootfs = os.path.join(self.container_dir(c.id), "rootfs")
         resolved = self._resolve_user(replace(c, user=user if user is not None else c.user),
                                       rootfs)
         sandbox = self.engine.sandbox(c.id)
-        full_env = _merge_env(self._process_env(c, sandbox, resolved), env)
+        base = self._process_env(c, sandbox, resolved)
+        if tty and not any(e.startswith("TERM=") for e in base):
+            base = (*base, "TERM=xterm")  # Docker's, under the container's and the exec's
+        full_env = _merge_env(base, env)
         proc = ProcessSpec(args=tuple(cmd), env=full_env, cwd=workdir or c.workdir or "/",
                            uid=resolved.uid, gid=resolved.gid,
                            additional_gids=resolved.additional_gids).to_oci()
-        return self._runtime_of(c).exec_process(c.id, proc, pid=c.state.pid,
-                                                timeout=timeout)
+        return c, proc
+
+    # ---------------------------------------------------- stdin and terminals
+
+    def console(self, ref: str) -> Console:
+        """The stdin and terminal of a container made with OpenStdin or Tty; made on
+        first use, so that a client can attach (and send input) before the start."""
+        c = self.get(ref)
+        if not (c.spec.tty or c.spec.open_stdin):
+            raise Conflict(f"container {c.id} has neither stdin nor a terminal")
+        with self._rows:
+            console = self._consoles.get(c.id)
+            if console is None:
+                console = Console(c.id, os.path.join(self.container_dir(c.id), "json.log"),
+                                  c.spec.tty)
+                self._consoles[c.id] = console
+            return console
+
+    def _prepare_console(self, c: Container, oci: dict[str, Any],
+                         undo: builtins.list[Callable[[], object]]) -> Console | None:
+        """What a start of a container with stdin or a terminal adds: dyinit's
+        ``DYINIT_STDIO`` (and Docker's ``TERM=xterm`` with a terminal)."""
+        if not (c.spec.tty or c.spec.open_stdin):
+            return None
+        console = self.console(c.id)
+        env = oci["process"]["env"]
+        env.append("DYINIT_STDIO=" + console.prepare(*c.spec.console_size))
+        if c.spec.tty and not any(e.startswith("TERM=") for e in env):
+            env.append("TERM=xterm")
+        undo.append(console.abandon)
+        return console
+
+    def resize(self, ref: str, rows: int, cols: int) -> None:
+        """The size of a running container's terminal (nothing to do without one)."""
+        c = self.get(ref)
+        if c.state.status != RUNNING:
+            raise Conflict(f"Container {c.id} is not running")
+        if c.spec.tty:
+            self.console(c.id).resize(rows, cols)
 
     def _probe(self, container_id: str, argv: tuple[str, ...], timeout: float) -> ExecResult:
         """One healthcheck probe, through the exec path (``subprocess.TimeoutExpired``
@@ -1013,7 +1186,7 @@ class ContainerManager:
                 pids = [int(line) for line in f if line.strip()]
                 break
         if not pids:  # no cgroup to ask: every process in the init's PID namespace
-            pids = pid_namespace_members(c.state.pid)
+            pids = process.pid_namespace_members(c.state.pid)
         out = []
         for pid in sorted(pids):
             with contextlib.suppress(OSError), open(f"/proc/{pid}/cmdline", "rb") as f:
@@ -1034,8 +1207,11 @@ class ContainerManager:
             if status == RUNNING:
                 fd = process.open_pidfd(c.state.pid, c.state.pid_start)
                 if fd is not None and not self.supervisor.watching(c.id):
+                    c = self._settle_pause(c)
+                    if c.spec.tty:
+                        self.console(c.id).adopt(fd)
                     self.supervisor.watch(c.id, c.state.pid, fd)
-                    if c.healthcheck is not None:
+                    if c.healthcheck is not None and not c.state.paused:
                         self.health.start(c.id, c.healthcheck, _epoch(c.state.started_at),
                                           adopted=True)
                     log.append(f"adopted {c.name}")
@@ -1073,6 +1249,23 @@ class ContainerManager:
                 shutil.rmtree(os.path.join(self._dir, container_id), ignore_errors=True)
                 log.append(f"directory of unknown container {container_id[:12]} removed")
         return log
+
+    def start_with_daemon(self) -> builtins.list[tuple[Container, DockyardError | None]]:
+        """What a daemon start does to stopped containers, by their restart policy
+        (:func:`starts_with_daemon`): each one started, with the error if its start was
+        refused. Containers that never ran stay created, as in Docker (moby#36924)."""
+        results: builtins.list[tuple[Container, DockyardError | None]] = []
+        for c in self.containers():
+            if c.state.status != EXITED or c.state.started_at == ZERO_TIME:
+                continue
+            if not starts_with_daemon(parse_restart_policy(c.spec.restart),
+                                      manually_stopped=c.state.manually_stopped):
+                continue
+            try:
+                results.append((self.start(c.id), None))
+            except DockyardError as exc:
+                results.append((self._reload(c.id) or c, exc))
+        return results
 
 
 # ---------------------------------------------------------------------- helpers
@@ -1141,6 +1334,13 @@ def _is_ip(value: str) -> bool:
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
+
+
+def _signal_unpauses(c: Container, sig: int) -> bool:
+    """Docker resumes a paused container after sending it SIGKILL or its stop signal
+    (any signal when it has no stop signal of its own): the signal is to end it."""
+    return (sig == signal.SIGKILL or not c.stop_signal
+            or parse_signal(c.stop_signal) == sig)
 
 
 def _kill_and_reap(pid: int, pidfd: int) -> None:

@@ -185,3 +185,25 @@ def parse_signal(text: str) -> int:
         if isinstance(member, signal.Signals):
             return int(member)
     raise InvalidParameter(f'invalid signal "{text}"')
+
+
+MIN_MEMORY = 6 * 1024 * 1024  # Docker's floor for a memory limit
+
+
+def check_memory(memory: int, memory_swap: int) -> int:
+    """Docker's checks of ``-m``/``--memory-swap`` (bytes; 0: not set); returns the
+    memory+swap limit to apply: twice the memory when not given, as Docker sets it."""
+    if memory != 0 and memory < MIN_MEMORY:
+        raise InvalidParameter("Minimum memory limit allowed is 6MB")
+    if memory_swap < -1:
+        raise InvalidParameter(f'invalid memory swap limit "{memory_swap}": use -1 for '
+                               "unlimited swap")
+    if memory > 0 and 0 < memory_swap < memory:
+        raise InvalidParameter("Minimum memoryswap limit should be larger than memory limit, "
+                               "see usage")
+    if memory == 0 and memory_swap > 0:
+        raise InvalidParameter("You should always set the Memory limit when using Memoryswap "
+                               "limit, see usage")
+    if memory > 0 and memory_swap == 0:
+        return memory * 2
+    return memory_swap

@@ -47,3 +47,16 @@ def decide(
     else:
         delay = min(previous_backoff * 2, MAX_DELAY)
     return RestartDecision(True, delay, delay)
+
+
+def starts_with_daemon(policy: RestartPolicy, *, manually_stopped: bool) -> bool:
+    """Whether a stopped container that ran before is started when the daemon starts.
+
+    Docker's documented rules: ``always`` even after ``docker stop`` (that is what sets it
+    apart from ``unless-stopped``); ``unless-stopped`` only if the user did not stop it;
+    ``on-failure`` never ("it doesn't restart the container if the daemon restarts": its
+    exits were dealt with when they happened, those while no daemon ran included).
+    """
+    if policy.name == "always":
+        return True
+    return policy.name == "unless-stopped" and not manually_stopped

@@ -93,8 +93,12 @@ def build_spec(
     mounts: Sequence[BindMount] = (),
     cgroups_path: str = "",
     annotations: Mapping[str, str] | None = None,
+    memory: int = 0,
+    memory_swap: int = 0,
 ) -> dict[str, Any]:
-    """``netns``: the sandbox's namespace path, or None to stay in the host's."""
+    """``netns``: the sandbox's namespace path, or None to stay in the host's.
+    ``memory``: a limit in bytes (0: none); ``memory_swap``: memory plus swap, as
+    Docker's ``--memory-swap`` (0: the runtime's default, -1: unlimited)."""
     namespaces: list[dict[str, str]] = [
         {"type": "pid"}, {"type": "ipc"}, {"type": "uts"}, {"type": "mount"},
     ]
@@ -111,6 +115,9 @@ def build_spec(
     }
     if cgroups_path:
         linux["cgroupsPath"] = cgroups_path
+    if memory > 0:
+        limits = {"limit": memory, **({"swap": memory_swap} if memory_swap else {})}
+        linux["resources"]["memory"] = limits
     return {
         "ociVersion": "1.0.2",
         "process": process.to_oci(),

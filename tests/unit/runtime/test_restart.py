@@ -36,3 +36,16 @@ def test_backoff_doubles_up_to_a_minute_and_resets_after_ten_seconds() -> None:
     assert run("always", backoff=0.4)[1] == 0.8
     assert run("always", backoff=50)[1] == 60
     assert run("always", backoff=50, ran_for=10)[1] == 0.1
+
+
+def test_daemon_start_brings_back_always_even_after_stop_but_not_the_others() -> None:
+    from dockyard.runtime.restart import starts_with_daemon
+
+    def starts(policy: str, stopped: bool) -> bool:
+        name, _, n = policy.partition(":")
+        return starts_with_daemon(RestartPolicy(name, int(n or 0)), manually_stopped=stopped)
+
+    assert starts("always", True) and starts("always", False)
+    assert starts("unless-stopped", False) and not starts("unless-stopped", True)
+    for policy in ("no", "on-failure", "on-failure:3"):
+        assert not starts(policy, False) and not starts(policy, True)
