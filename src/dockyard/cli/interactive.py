@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 import sys
-import threading
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import threading
     from collections.abc import Callable
     from typing import Any
 
@@ -73,6 +73,8 @@ class _RawTerminal:
 def session(stream: Hijacked, *, stdin: bool, tty: bool, keys: bytes = b"",
             resize: Callable[[int, int], None] | None = None) -> bool:
     """Run one attached session to its end; True if the user typed the detach keys."""
+    import threading  # here, not at the top: `run -d` uses this module's checks only
+
     detached = threading.Event()
     with _RawTerminal(tty and stdin), _WindowSize(resize if tty else None):
         if stdin:  # after the terminal went raw: every key from now on is read raw

@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import socket
 import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -23,10 +24,13 @@ from ipaddress import IPv4Address, IPv6Address, ip_address
 from dockyard.dns.records import DnsEndpoint, Records, build_records
 from dockyard.dns.server import DnsServer
 from dockyard.engine.state import State
+from dockyard.errors import NotFound
 from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
 from dockyard.model.sandbox import MODE_PRIVATE
 
 log = logging.getLogger("dockyard.dns")
+
+Sockets = tuple[socket.socket, socket.socket]  # a resolver's UDP and TCP sockets, bound
 
 
 @dataclass(frozen=True)
@@ -79,13 +83,22 @@ def _v6(address: str | None) -> IPv6Address | None:
 
 
 class DnsBinding:
-    """Applies views to ``server``, which runs on ``loop``."""
+    """Applies views to ``server``, which runs on ``loop``.
+
+    A new sandbox's resolver sockets are bound on the thread that applies the change (a
+    cheap switch into its namespace), so 127.0.0.11 answers once the change returns:
+    queries wait in the bound sockets until the loop starts serving them, and the caller
+    does not wait for the loop. Closing resolvers is waited for (a disconnect returns
+    with the address gone). The loop works through the changes in order (``_order``).
+    """
 
     def __init__(self, server: DnsServer, loop: asyncio.AbstractEventLoop) -> None:
         self.server = server
         self.loop = loop
         self._lock = threading.Lock()
-        self._served: dict[str, str] = {}
+        self._served: dict[str, str] = {}  # sandbox id -> netns: bound, or being served
+        self._failed: set[str] = set()  # served entries the loop could not serve after all
+        self._order: asyncio.Lock | None = None  # made on the loop
         self._detached = False
 
     def on_change(self, _event: str, _object_id: str, state: State) -> None:
@@ -114,25 +127,26 @@ class DnsBinding:
                 self.server.set_upstreams(sandbox_id, None)
             for sandbox_id, servers in view.upstreams.items():
                 self.server.set_upstreams(sandbox_id, servers)
-            future = asyncio.run_coroutine_threadsafe(self._sync(view.resolvers), self.loop)
-            if _on_loop(self.loop):
-                return  # can't wait for ourselves; it runs right after this callback
+            while self._failed:
+                self._served.pop(self._failed.pop(), None)
+            closing = [s for s, netns in self._served.items() if view.resolvers.get(s) != netns]
+            for sandbox_id in closing:
+                del self._served[sandbox_id]
+            opened = self._open(view.resolvers)
+            if not closing and not opened:
+                return
+            future = asyncio.run_coroutine_threadsafe(self._sync(closing, opened), self.loop)
+            if _on_loop(self.loop) or not closing:
+                return  # (on the loop it runs right after this callback)
             future.result(timeout=10)
 
-    async def _sync(self, wanted: Mapping[str, str]) -> None:
-        """Open and close resolvers to match ``wanted``; one sandbox's failure (its
-        namespace just vanished, say) does not keep the others from being served."""
-        for sandbox_id in [s for s in self._served if wanted.get(s) != self._served[s]]:
-            del self._served[sandbox_id]
-            try:
-                await self.server.remove_sandbox(sandbox_id)
-            except Exception:
-                log.exception("dns: closing the resolver of sandbox %s", sandbox_id[:12])
+    def _open(self, wanted: Mapping[str, str]) -> dict[str, tuple[str, Sockets]]:
+        opened: dict[str, tuple[str, Sockets]] = {}
         for sandbox_id, netns in wanted.items():
             if sandbox_id in self._served:
                 continue
             try:
-                await self.server.add_sandbox(sandbox_id, netns)
+                opened[sandbox_id] = (netns, self.server.open_sockets(netns))
             except Exception:
                 if not os.path.exists(netns):
                     # Removed since this state was read (a concurrent rm): the next change
@@ -143,6 +157,28 @@ class DnsBinding:
                               sandbox_id[:12], netns)
                 continue
             self._served[sandbox_id] = netns
+        return opened
+
+    async def _sync(self, closing: list[str], opened: Mapping[str, tuple[str, Sockets]]
+                    ) -> None:
+        """Close and start resolvers; one sandbox's failure does not keep the others from
+        being served."""
+        if self._order is None:
+            self._order = asyncio.Lock()
+        async with self._order:
+            for sandbox_id in closing:
+                try:
+                    await self.server.remove_sandbox(sandbox_id)
+                except NotFound:
+                    pass  # its resolver never got going (logged when that failed)
+                except Exception:
+                    log.exception("dns: closing the resolver of sandbox %s", sandbox_id[:12])
+            for sandbox_id, (netns, sockets) in opened.items():
+                try:
+                    await self.server.add_sandbox(sandbox_id, netns, sockets)
+                except Exception:
+                    self._failed.add(sandbox_id)
+                    log.exception("dns: serving sandbox %s", sandbox_id[:12])
 
 
 def _on_loop(loop: asyncio.AbstractEventLoop) -> bool:

@@ -113,23 +113,40 @@ class DnsServer:
 
     # -- sandboxes ---------------------------------------------------------------------
 
-    async def add_sandbox(self, sandbox_id: str, netns_path: str) -> None:
-        """Listen on 127.0.0.11:53 (UDP and TCP) inside ``netns_path``."""
-        if sandbox_id in self._sandboxes:
-            raise Conflict(f'sandbox "{sandbox_id}" already has a DNS resolver')
-        udp = await asyncio.to_thread(
-            open_socket_in_netns, netns_path, socket.AF_INET, socket.SOCK_DGRAM, self._bind
-        )
-        _grow_receive_buffer(udp)
+    def open_sockets(self, netns_path: str) -> tuple[socket.socket, socket.socket]:
+        """Bind the resolver's UDP and TCP sockets inside ``netns_path``, from any thread.
+
+        Once bound, queries wait in the sockets until :meth:`add_sandbox` serves them, so
+        a caller can make the address answerable before the loop gets to it."""
+        udp = open_socket_in_netns(netns_path, socket.AF_INET, socket.SOCK_DGRAM, self._bind)
         try:
-            tcp = await asyncio.to_thread(
-                open_socket_in_netns, netns_path, socket.AF_INET, socket.SOCK_STREAM, self._bind
-            )
+            _grow_receive_buffer(udp)
+            tcp = open_socket_in_netns(netns_path, socket.AF_INET, socket.SOCK_STREAM,
+                                       self._bind)
         except BaseException:
             udp.close()
             raise
         try:
             tcp.listen(128)
+        except BaseException:
+            udp.close()
+            tcp.close()
+            raise
+        return udp, tcp
+
+    async def add_sandbox(self, sandbox_id: str, netns_path: str,
+                          sockets: tuple[socket.socket, socket.socket] | None = None) -> None:
+        """Listen on 127.0.0.11:53 (UDP and TCP) inside ``netns_path``, on ``sockets``
+        when :meth:`open_sockets` already made them (they are closed on failure)."""
+        if sandbox_id in self._sandboxes:
+            if sockets is not None:
+                for sock in sockets:
+                    sock.close()
+            raise Conflict(f'sandbox "{sandbox_id}" already has a DNS resolver')
+        if sockets is None:
+            sockets = await asyncio.to_thread(self.open_sockets, netns_path)
+        udp, tcp = sockets
+        try:
             state: _Sandbox | None = None
 
             async def on_client(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:

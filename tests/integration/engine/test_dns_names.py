@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -11,13 +13,13 @@ import pytest
 from dockyard.dns.binding import DnsBinding, dns_view
 from dockyard.dns.server import DnsServer
 from dockyard.engine import Engine
-from tests.integration.hosts import run_in
+from tests.integration.hosts import run_in, wait_for
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture
-def dns(engine: Engine) -> Iterator[DnsServer]:
+def dns_and_loop(engine: Engine) -> Iterator[tuple[DnsServer, asyncio.AbstractEventLoop]]:
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
@@ -26,12 +28,17 @@ def dns(engine: Engine) -> Iterator[DnsServer]:
     engine.subscribe(binding.on_change)
     binding.apply(dns_view(engine.state()))
     try:
-        yield server
+        yield server, loop
     finally:
         asyncio.run_coroutine_threadsafe(server.close(), loop).result(10)
         loop.call_soon_threadsafe(loop.stop)
         thread.join()
         loop.close()
+
+
+@pytest.fixture
+def dns(dns_and_loop: tuple[DnsServer, asyncio.AbstractEventLoop]) -> DnsServer:
+    return dns_and_loop[0]
 
 
 def dig(netns: str, name: str, qtype: str = "A") -> list[str]:
@@ -100,3 +107,34 @@ def test_default_bridge_has_no_resolver(engine: Engine, dns: DnsServer) -> None:
     box = engine.create_sandbox("legacy")
     engine.connect("bridge", "legacy")
     assert box.id not in dns.sandboxes
+
+
+def test_connect_does_not_wait_for_a_busy_resolver_loop(
+        engine: Engine, dns_and_loop: tuple[DnsServer, asyncio.AbstractEventLoop]) -> None:
+    _server, loop = dns_and_loop
+    engine.create_network("n")
+    engine.create_sandbox("client")
+    client_ip = engine.connect("n", "client").ipv4_address
+    busy = threading.Event()
+    loop.call_soon_threadsafe(busy.wait, 30)  # the resolver's loop is stuck until set
+    try:
+        started = time.monotonic()
+        other = engine.create_sandbox("other")
+        engine.connect("n", "other")
+        assert time.monotonic() - started < 5  # it did not wait for the loop
+        # The resolver's address in the new sandbox is bound already: a query waits in
+        # its socket (not refused), and is answered once the loop is free.
+        query = subprocess.Popen(
+            ["nsenter", f"--net={other.netns}", "dig", "@127.0.0.11", "+short", "+time=8",
+             "+tries=1", "-q", "client"], stdout=subprocess.PIPE, text=True)
+        wait_for(lambda: _queued_on_port_53(other.netns), what="the query in the socket")
+    finally:
+        busy.set()
+    out, _ = query.communicate(timeout=15)
+    assert out.split() == [client_ip]
+
+
+def _queued_on_port_53(netns: str) -> bool:
+    lines = run_in(netns, ["ss", "-Hnu", "state", "unconnected", "src", "127.0.0.11:53"]
+                   ).stdout.split("\n")
+    return any(int(line.split()[0]) > 0 for line in lines if line.strip())  # Recv-Q
