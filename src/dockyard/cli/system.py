@@ -24,11 +24,13 @@ def version(ctx: Context, args: list[str]) -> int:
                              [Flag(("-f", "--format"), "format",
                                    help="Format output using a custom template")], args, (0, 0))
     import os
-    import platform
 
+    # (os.uname and sys.version_info, not the platform module: it imports re)
+    machine = os.uname().machine
+    python_version = ".".join(str(n) for n in sys.version_info[:3])
     client_doc: dict[str, Any] = {
         "Version": __version__, "ApiVersion": "1.50", "Os": "linux",
-        "Arch": platform.machine(), "GoVersion": "python" + platform.python_version()}
+        "Arch": machine, "GoVersion": "python" + python_version}
     server: Any = None
     error = None
     host = ctx.host or os.environ.get("DOCKER_HOST") or "unix://" + os.path.join(
@@ -44,8 +46,8 @@ def version(ctx: Context, args: list[str]) -> int:
     else:
         print(f"Dockyard version {__version__}")
         print(f"Client:\n Version:           {__version__}\n API version:       1.50\n"
-              f" Python version:    {platform.python_version()}\n OS/Arch:           "
-              f"linux/{platform.machine()}")
+              f" Python version:    {python_version}\n OS/Arch:           "
+              f"linux/{machine}")
         if server:
             print(f"\nServer: {server.get('Platform', {}).get('Name', '')}\n Engine:\n"
                   f"  Version:          {server['Version']}\n"
