@@ -25,8 +25,9 @@ from dockyard.dns.records import DnsEndpoint, Records, build_records
 from dockyard.dns.server import DnsServer
 from dockyard.engine.state import State
 from dockyard.errors import NotFound
+from dockyard.model.endpoint import Endpoint
 from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
-from dockyard.model.sandbox import MODE_PRIVATE
+from dockyard.model.sandbox import MODE_PRIVATE, Sandbox
 
 log = logging.getLogger("dockyard.dns")
 
@@ -44,32 +45,50 @@ def has_embedded_dns(network: Network) -> bool:
     return network.driver == "bridge" and not network.bool_option(OPT_DEFAULT_BRIDGE, False)
 
 
-def dns_view(state: State) -> DnsView:
+def dns_view(state: State, memo: dict[object, DnsEndpoint] | None = None) -> DnsView:
+    """``memo`` (kept by the caller between views) spares re-deriving the endpoints that
+    did not change: every change is a whole new view, and most endpoints stay as they
+    were."""
     networks = {n.id: n for n in state.networks if has_embedded_dns(n)}
     sandboxes = {s.id: s for s in state.sandboxes}
     endpoints = []
     resolvers: dict[str, str] = {}
+    seen: dict[object, DnsEndpoint] = {}
     for endpoint in sorted(state.endpoints, key=lambda e: (e.sandbox_id, e.seq)):
         network = networks.get(endpoint.network_id)
         sandbox = sandboxes.get(endpoint.sandbox_id)
         if network is None or sandbox is None or endpoint.state != "ready":
             continue
-        names = tuple(dict.fromkeys(
-            n for n in (sandbox.name, *endpoint.aliases, sandbox.id[:12], sandbox.hostname) if n
-        ))
-        endpoints.append(DnsEndpoint(
-            network_id=network.id,
-            network_name=network.name,
-            sandbox_id=sandbox.id,
-            names=names,
-            ipv4=_v4(endpoint.ipv4_address),
-            ipv6=_v6(endpoint.ipv6_address),
-        ))
+        # Everything _dns_endpoint reads, and nothing else.
+        key = (endpoint.id, endpoint.aliases, endpoint.ipv4_address, endpoint.ipv6_address,
+               network.id, network.name, sandbox.id, sandbox.name, sandbox.hostname)
+        dns_endpoint = memo.get(key) if memo is not None else None
+        if dns_endpoint is None:
+            dns_endpoint = _dns_endpoint(endpoint, network, sandbox)
+        seen[key] = dns_endpoint
+        endpoints.append(dns_endpoint)
         if sandbox.mode == MODE_PRIVATE and sandbox.netns:
             resolvers[sandbox.id] = sandbox.netns
+    if memo is not None:
+        memo.clear()
+        memo.update(seen)
     internal = frozenset(n.id for n in networks.values() if n.internal)
     upstreams = {s.id: s.dns for s in state.sandboxes if s.dns and s.id in resolvers}
     return DnsView(build_records(endpoints, internal), resolvers, upstreams)
+
+
+def _dns_endpoint(endpoint: Endpoint, network: Network, sandbox: Sandbox) -> DnsEndpoint:
+    names = tuple(dict.fromkeys(
+        n for n in (sandbox.name, *endpoint.aliases, sandbox.id[:12], sandbox.hostname) if n
+    ))
+    return DnsEndpoint(
+        network_id=network.id,
+        network_name=network.name,
+        sandbox_id=sandbox.id,
+        names=names,
+        ipv4=_v4(endpoint.ipv4_address),
+        ipv6=_v6(endpoint.ipv6_address),
+    )
 
 
 def _v4(address: str | None) -> IPv4Address | None:
@@ -99,17 +118,20 @@ class DnsBinding:
         self._served: dict[str, str] = {}  # sandbox id -> netns: bound, or being served
         self._failed: set[str] = set()  # served entries the loop could not serve after all
         self._order: asyncio.Lock | None = None  # made on the loop
+        self._memo: dict[object, DnsEndpoint] = {}  # see dns_view
         self._detached = False
 
-    def on_change(self, _event: str, _object_id: str, state: State) -> None:
+    def on_change(self, event: str, _object_id: str, state: State) -> None:
         """An engine listener: call it with every committed state.
 
         It never raises: the change is already committed, and a resolver that cannot be
         opened must not turn the caller's successful request into an error. Whatever
         failed is retried on the next change.
         """
+        if event == "sandbox.create":
+            return  # a new sandbox has no endpoint yet: no name, no resolver
         try:
-            self.apply(dns_view(state))
+            self.apply(dns_view(state, self._memo))
         except Exception:
             log.exception("dns: applying the engine's state failed")
 
