@@ -101,6 +101,11 @@ def _v6(address: str | None) -> IPv6Address | None:
     return parsed if isinstance(parsed, IPv6Address) else None
 
 
+# Changes that never touch names or resolvers: a new sandbox has no endpoint yet, and a
+# network is created empty and can only be removed once empty.
+_NO_DNS_CHANGE = frozenset({"sandbox.create", "network.create", "network.destroy"})
+
+
 class DnsBinding:
     """Applies views to ``server``, which runs on ``loop``.
 
@@ -128,8 +133,8 @@ class DnsBinding:
         opened must not turn the caller's successful request into an error. Whatever
         failed is retried on the next change.
         """
-        if event == "sandbox.create":
-            return  # a new sandbox has no endpoint yet: no name, no resolver
+        if event in _NO_DNS_CHANGE:
+            return
         try:
             self.apply(dns_view(state, self._memo))
         except Exception:
