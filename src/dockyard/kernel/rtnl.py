@@ -48,6 +48,7 @@ IFA_F_NODAD = 0x02
 
 RTA_DST, RTA_OIF, RTA_GATEWAY, RTA_TABLE = 1, 4, 5, 15
 RT_TABLE_MAIN = 254
+RT_TABLE_COMPAT = 252  # the header's table field when the real one (RTA_TABLE) is > 255
 RTPROT_BOOT = 3
 RT_SCOPE_UNIVERSE = 0
 RTN_UNICAST = 1
@@ -325,6 +326,8 @@ class Rtnl:
         for msg in self._query(RTM_GETROUTE, payload, NLM_F_DUMP):
             _fam, dst_len, _src, _tos, rtm_table, _proto, _scope, _type, _flags = (
                 _RTMSG.unpack_from(msg.body))
+            if rtm_table not in (table, RT_TABLE_COMPAT):
+                continue  # (the local table alone has two routes per address: skip early)
             attrs = parse_attrs(msg.body, _RTMSG.size)
             if (_u32(attrs.get(RTA_TABLE)) or rtm_table) != table:
                 continue

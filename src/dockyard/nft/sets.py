@@ -12,6 +12,7 @@ claim the same key the first in sort order wins, as the first matching rule used
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -52,8 +53,13 @@ DECLS: tuple[SetDecl, ...] = (
     SetDecl("subnets6", "ifname . ipv6_addr", interval=True),
 )
 
+@functools.lru_cache(maxsize=8)
 def contents(state: FirewallState) -> dict[str, frozenset[Element]]:
-    """Every set's and map's elements for ``state`` (all declared names present)."""
+    """Every set's and map's elements for ``state`` (all declared names present).
+
+    Remembered for the last few states: one change renders the table and the deltas both
+    ways, from the same two states, and ``isolate`` grows with the square of the networks.
+    Callers must not change the returned dict."""
     out: dict[str, set[Element]] = {d.name: set() for d in DECLS}
     networks = sorted(state.networks, key=lambda n: n.bridge)
     internal = {n.bridge for n in networks if n.internal}
