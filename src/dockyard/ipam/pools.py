@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from ipaddress import IPv4Network
 
 from dockyard.ipam.errors import NoAvailablePool
-from dockyard.ipam.parse import IPNetwork, is_default_route, overlaps
+from dockyard.ipam.parse import IPNetwork, is_default_route
 
 DEFAULT_BRIDGE_SUBNET = IPv4Network("172.17.0.0/16")
 
@@ -34,10 +34,17 @@ NO_POOL_MESSAGE = (
 )
 
 
+# Cut once: every network create used to cut them anew and compare each with every taken
+# subnet and route through ipaddress objects (~3 ms with 20 networks).
+_CANDIDATES: tuple[IPv4Network, ...] = tuple(
+    subnet for base, size in DEFAULT_POOLS for subnet in base.subnets(new_prefix=size))
+_CANDIDATE_SPANS: tuple[tuple[int, int], ...] = tuple(
+    (int(c.network_address), int(c.broadcast_address)) for c in _CANDIDATES)
+
+
 def default_pool_subnets() -> Iterator[IPv4Network]:
     """Every candidate subnet, in the order they are tried (31 in all)."""
-    for base, size in DEFAULT_POOLS:
-        yield from base.subnets(new_prefix=size)
+    return iter(_CANDIDATES)
 
 
 def choose_subnet(existing: Iterable[IPNetwork], host_routes: Iterable[IPNetwork]) -> IPv4Network:
@@ -47,7 +54,9 @@ def choose_subnet(existing: Iterable[IPNetwork], host_routes: Iterable[IPNetwork
     """
     taken = [n for n in existing if n.version == 4]
     taken += [r for r in host_routes if r.version == 4 and not is_default_route(r)]
-    for candidate in default_pool_subnets():
-        if not any(overlaps(candidate, t) for t in taken):
+    spans = [(int(t.network_address), int(t.broadcast_address)) for t in taken]
+    for candidate, (low, high) in zip(_CANDIDATES, _CANDIDATE_SPANS, strict=True):
+        # Two address ranges overlap unless one ends before the other begins.
+        if not any(start <= high and low <= end for start, end in spans):
             return candidate
     raise NoAvailablePool(NO_POOL_MESSAGE)
