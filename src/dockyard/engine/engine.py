@@ -12,7 +12,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_network
@@ -143,6 +143,17 @@ class Engine:
     def _sandbox_lock(self, sandbox_id: str) -> threading.RLock:
         with self._sandbox_locks_guard:
             return self._sandbox_locks.setdefault(sandbox_id, threading.RLock())
+
+    @contextlib.contextmanager
+    def _new_sandbox_lock(self, sandbox_id: str) -> Iterator[None]:
+        """The lock of a sandbox being made, held until it is: a remove or connect of it
+        waits meanwhile. Forgotten if the sandbox is not made after all."""
+        with self._sandbox_lock(sandbox_id):
+            try:
+                yield
+            except BaseException:
+                self._forget_sandbox_lock(sandbox_id)
+                raise
 
     def _forget_sandbox_lock(self, sandbox_id: str) -> None:
         with self._sandbox_locks_guard:
@@ -407,71 +418,72 @@ class Engine:
             _parse_extra_host(entry)
         for server in dns:
             _parse_ip("dns", server)
-        with self._locked():
-            state = self.state()
-            if any(s.name == name for s in state.sandboxes):
-                raise Conflict(f'sandbox name "{name}" is already in use')
-            sid = sandbox_id or new_id()
-            netns = os.path.join(self.netns_dir, sid[:12])
-            shared: Sandbox | None = None
-            if mode == MODE_CONTAINER:
-                if not shares:
-                    raise InvalidParameter("container network mode needs the sandbox to share")
-                shared = state.sandbox(shares)
-                if shared.mode == MODE_CONTAINER and shared.shares:
-                    shared = state.sandbox_by_id(shared.shares) or shared
-                netns = shared.netns
-                if ports:
-                    raise InvalidParameter(
-                        "conflicting options: port publishing and the container type network "
-                        "mode")
-            elif mode == MODE_HOST:
-                netns = ""
-                ports = ()  # Docker: published ports are discarded in host mode
-            bindings = self._allocate_ports(state, ports) if ports else []
-            sandbox = Sandbox(
-                id=sid,
-                name=name,
-                mode=mode,
-                netns=netns,
-                hostname=hostname or sid[:12],
-                domainname=domainname,
-                shares=shared.id if shared else None,
-                dns=tuple(dns),
-                dns_search=tuple(dns_search),
-                dns_options=tuple(dns_options),
-                extra_hosts=tuple(extra_hosts),
-                ports=tuple(bindings),
-                exposed=tuple(exposed),
-                labels=dict(labels or {}),
-                state="creating",
-            )
-            # The row reserves the name and ports; the namespace is made after the engine
-            # lock is released, so other sandboxes' changes go on meanwhile.
-            with self.store.transaction() as txn:
-                txn.put("sandbox", sandbox.id, sandbox.to_doc())
-            self._remember(state.put_sandbox(sandbox))
-        try:
-            if mode == MODE_PRIVATE:
-                self.kernel.apply([plan.CreateNetns(netns), plan.LoopbackUp(netns)])
-            ready = sandbox.with_state("ready")
-            try:
-                with self._locked():
-                    after = self.state().put_sandbox(ready)
-                    with self.store.transaction() as txn:
-                        txn.put("sandbox", sandbox.id, ready.to_doc())
-                        self._write_files(after, ready)
-                    self._remember(after)
-            except BaseException:
-                if mode == MODE_PRIVATE:
-                    self.kernel.teardown([plan.DeleteNetns(netns)])
-                raise
-        except BaseException:
+        sid = sandbox_id or new_id()
+        with self._new_sandbox_lock(sid):
             with self._locked():
+                state = self.state()
+                if any(s.name == name for s in state.sandboxes):
+                    raise Conflict(f'sandbox name "{name}" is already in use')
+                netns = os.path.join(self.netns_dir, sid[:12])
+                shared: Sandbox | None = None
+                if mode == MODE_CONTAINER:
+                    if not shares:
+                        raise InvalidParameter("container network mode needs the sandbox to share")
+                    shared = state.sandbox(shares)
+                    if shared.mode == MODE_CONTAINER and shared.shares:
+                        shared = state.sandbox_by_id(shared.shares) or shared
+                    netns = shared.netns
+                    if ports:
+                        raise InvalidParameter(
+                            "conflicting options: port publishing and the container type network "
+                            "mode")
+                elif mode == MODE_HOST:
+                    netns = ""
+                    ports = ()  # Docker: published ports are discarded in host mode
+                bindings = self._allocate_ports(state, ports) if ports else []
+                sandbox = Sandbox(
+                    id=sid,
+                    name=name,
+                    mode=mode,
+                    netns=netns,
+                    hostname=hostname or sid[:12],
+                    domainname=domainname,
+                    shares=shared.id if shared else None,
+                    dns=tuple(dns),
+                    dns_search=tuple(dns_search),
+                    dns_options=tuple(dns_options),
+                    extra_hosts=tuple(extra_hosts),
+                    ports=tuple(bindings),
+                    exposed=tuple(exposed),
+                    labels=dict(labels or {}),
+                    state="creating",
+                )
+                # The row reserves the name and ports; the namespace is made after the engine
+                # lock is released, so other sandboxes' changes go on meanwhile.
                 with self.store.transaction() as txn:
-                    txn.delete("sandbox", sandbox.id)
-                self._remove_files(sandbox.id)
-            raise
+                    txn.put("sandbox", sandbox.id, sandbox.to_doc())
+                self._remember(state.put_sandbox(sandbox))
+            try:
+                if mode == MODE_PRIVATE:
+                    self.kernel.apply([plan.CreateNetns(netns), plan.LoopbackUp(netns)])
+                ready = sandbox.with_state("ready")
+                try:
+                    with self._locked():
+                        after = self.state().put_sandbox(ready)
+                        with self.store.transaction() as txn:
+                            txn.put("sandbox", sandbox.id, ready.to_doc())
+                            self._write_files(after, ready)
+                        self._remember(after)
+                except BaseException:
+                    if mode == MODE_PRIVATE:
+                        self.kernel.teardown([plan.DeleteNetns(netns)])
+                    raise
+            except BaseException:
+                with self._locked():
+                    with self.store.transaction() as txn:
+                        txn.delete("sandbox", sandbox.id)
+                    self._remove_files(sandbox.id)
+                raise
         self._notify("sandbox.create", sandbox.id)
         return ready
 
