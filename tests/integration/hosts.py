@@ -143,6 +143,9 @@ def snapshot(host: Host) -> dict[str, object]:
         rows = sorted(conn.execute("SELECT kind, key, value FROM objects").fetchall())
     finally:
         conn.close()
-    addresses = run_in(host.netns, ["ip", "-o", "addr"]).stdout
+    # Interface, family and address only: flags such as "tentative" (IPv6 duplicate
+    # detection on a bridge's link-local address) change by themselves over a second.
+    addresses = sorted(" ".join(line.split()[1:4])
+                       for line in run_in(host.netns, ["ip", "-o", "addr"]).stdout.splitlines())
     return {"links": links, "netns": namespaces, "ruleset": ruleset, "rows": rows,
             "addresses": addresses}
