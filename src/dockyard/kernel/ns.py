@@ -1,9 +1,11 @@
 """Network namespaces: create, remove, and run code inside one.
 
-Code runs inside a namespace on a short-lived thread that calls ``setns``:
-a namespace switch affects only the calling thread, so the caller's thread
-(perhaps an asyncio loop) never changes namespace, and sockets opened there
-(netlink, nftables, DNS) stay bound to that namespace after the thread ends.
+A namespace switch (``setns``) affects only the calling thread, and a socket stays in
+the namespace it was created in whichever thread uses it later. So most work needs only
+a socket made inside: ``open_in_netns`` switches the calling thread in, makes it and
+switches back (``create_netns`` likewise unshares and returns). Code that must *run*
+inside (``/proc/sys`` of the namespace, libnftables) does so on a thread of its own
+(``run_in_netns``, ``NetnsWorker``), so a caller such as an asyncio loop never moves.
 Python 3.11 has no ``os.setns``, hence ctypes.
 """
 
