@@ -63,6 +63,7 @@ from dockyard.model.ids import new_id
 from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
 from dockyard.portmap import PortSpec, parse_expose, parse_publish
 from dockyard.runtime import logs as logfile
+from dockyard.runtime import mountpoints
 from dockyard.runtime.container import (
     CONTAINER_KIND,
     CREATED,
@@ -485,7 +486,7 @@ class ContainerManager:
             c = self._reload(c.id) or c
             directory = self.container_dir(c.id)
             rootfs = os.path.join(directory, "rootfs")
-            mount_overlay(self.images.layer_dirs(c.image_id), os.path.join(directory, "upper"),
+            mount_overlay(self._lower_dirs(c), os.path.join(directory, "upper"),
                           os.path.join(directory, "work"), rootfs)
             undo.append(lambda: unmount(rootfs))
             user = self._resolve_user(c, rootfs)
@@ -594,6 +595,14 @@ class ContainerManager:
                 os.waitpid(pid, 0)
             raise KernelError(f"dyrun: container {c.id[:12]}: {report[5:]}")
         raise DockyardError(f"container {c.id[:12]}: init reported nothing ({report!r})")
+
+    def _lower_dirs(self, c: Container) -> list[str]:
+        """The image's layers, under the shared layer of mount points when it fits
+        (``runtime/mountpoints.py``: it spares each start five new inodes)."""
+        layers = self.images.layer_dirs(c.image_id)
+        if mountpoints.fits(layers):
+            return [mountpoints.mount_point_layer(self.images.root), *layers]
+        return layers
 
     def _setup_network(self, c: Container, undo: list[Callable[[], object]]) -> Sandbox:
         mode = parse_network_mode(c.spec.network_mode)

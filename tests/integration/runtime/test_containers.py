@@ -176,3 +176,16 @@ def test_names_freed_by_rename_and_remove_and_index_rebuilt(
     with pytest.raises(Conflict):
         again.create(ContainerSpec("busybox", name="second", cmd=("true",)))
     assert again.get("second").id == a.id
+
+
+def test_the_writable_layer_holds_only_what_the_container_wrote(
+        manager: ContainerManager) -> None:
+    c = manager.run(ContainerSpec("busybox", cmd=(
+        "sh", "-c", "cat /etc/hostname /etc/resolv.conf > /dev/null && echo x > /tmp/mine")))
+    assert manager.wait(c.id, timeout=10) == 0
+    upper = os.path.join(manager.container_dir(c.id), "upper")
+    # The mount points of /etc/hosts, /etc/hostname, /etc/resolv.conf and the init come
+    # from a shared layer, not from a copy-up into each container's own.
+    found = sorted(os.path.relpath(os.path.join(d, f), upper)
+                   for d, dirs, files in os.walk(upper) for f in files + dirs)
+    assert found == ["tmp", "tmp/mine"]
