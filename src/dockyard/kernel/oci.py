@@ -44,6 +44,7 @@ class Runc:
     def start(self, container_id: str, bundle: str, spec: Mapping[str, Any],
               extra_fds: Sequence[int]) -> int:
         """Write ``config.json`` into the bundle and run the container detached."""
+        os.makedirs(bundle, exist_ok=True)  # (only runc needs one: dyrun takes argv)
         with open(os.path.join(bundle, "config.json"), "w") as f:
             json.dump(spec, f)
         return self.run_detached(container_id, bundle, extra_fds)

@@ -493,8 +493,7 @@ class ContainerManager:
             for mount in c.mounts:
                 if mount.type == "volume":
                     self.volumes.seed(mount.name, _inside(rootfs, mount.target))
-            bundle = self._bundle(c.id)
-            os.makedirs(bundle, exist_ok=True)
+            bundle = self._bundle(c.id)  # made by the runtime that needs one (runc)
             undo.append(lambda: shutil.rmtree(bundle, ignore_errors=True))
             files = self.engine.sandbox_dir(sandbox.id)
             binds = [BindMount(os.path.join(files, n), f"/etc/{n}")
