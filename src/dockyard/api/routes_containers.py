@@ -113,8 +113,9 @@ def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | No
         with contextlib.suppress(DockyardError):
             image_ids[ref] = b.images.resolve(ref)
     out = []
+    state = m.engine.state()
     for c in reversed(m.containers()):
-        inspected = m.inspect(c.id)
+        inspected = m.inspect_container(c, state)
         status = inspected["State"]["Status"]
         if (not all_ and status not in ("running", "restarting", "paused")
                 and "status" not in filters):

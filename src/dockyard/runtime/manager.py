@@ -44,6 +44,7 @@ from ipaddress import ip_address
 from typing import Any
 
 from dockyard.engine import Engine
+from dockyard.engine.state import State
 from dockyard.errors import (
     Conflict,
     DockyardError,
@@ -1023,8 +1024,11 @@ class ContainerManager:
     # ------------------------------------------------------------ inspect & list
 
     def inspect(self, ref: str) -> dict[str, Any]:
-        c = self.get(ref)
-        state = self.engine.state()
+        return self.inspect_container(self.get(ref), self.engine.state())
+
+    def inspect_container(self, c: Container, state: State) -> dict[str, Any]:
+        """``inspect`` of a container already read, against a given engine state: a list
+        reads every container and the state once, not once per container."""
         sandbox = state.sandbox_by_id(c.id)
         attached: dict[str, Attached] = {}
         if sandbox is not None:
