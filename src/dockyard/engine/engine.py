@@ -526,7 +526,6 @@ class Engine:
         sandbox_id = self.state().sandbox(ref).id
         with self._sandbox_lock(sandbox_id):
             self._remove_sandbox(sandbox_id)
-        self._forget_sandbox_lock(sandbox_id)
 
     def _remove_sandbox(self, ref: str) -> None:
         with self._locked():
@@ -568,6 +567,9 @@ class Engine:
             self._record_firewall(txn, fw)
         self._remember(after)
         self._remove_files(sandbox.id)
+        # Here, not in remove_sandbox: purge and reconcile destroy sandboxes too. One
+        # waiting for the lock meanwhile finds the sandbox gone.
+        self._forget_sandbox_lock(sandbox.id)
         return failures
 
     # ----------------------------------------------------------- endpoints
