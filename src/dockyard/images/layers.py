@@ -14,6 +14,7 @@ before it is replaced so a symlink planted by an earlier member is never followe
 from __future__ import annotations
 
 import bz2
+import copy
 import gzip
 import hashlib
 import io
@@ -31,6 +32,10 @@ from dockyard.errors import InvalidParameter
 WHITEOUT_PREFIX = ".wh."
 OPAQUE_WHITEOUT = ".wh..wh..opq"
 _XATTR_PREFIX = "SCHILY.xattr."
+# Members are checked here before extraction; tarfile's own filters (Python 3.11.4+, not in
+# Debian 12's 3.11.2) are told so, where they exist, so that no default filter applies.
+TRUSTED_EXTRACTION: dict[str, Any] = (
+    {"filter": "fully_trusted"} if hasattr(tarfile, "fully_trusted_filter") else {})
 
 _MAGIC: tuple[tuple[bytes, str], ...] = (
     (b"\x1f\x8b", "gzip"),
@@ -175,12 +180,14 @@ class _Extractor:
                 raise InvalidParameter(
                     f'invalid tar member "{member.name}": hard link to missing "{member.linkname}"')
             changes["linkname"] = link
-        member = member.replace(**changes, deep=False)
+        member = copy.copy(member)  # (TarInfo.replace is 3.11.4+)
+        for field, value in changes.items():
+            setattr(member, field, value)
         # A hard link shares its target's inode, whose owner and mode the target's own
         # header already set; a directory's attributes are set once it is filled.
         self.archive.extract(member, self.dest,
                              set_attrs=not (member.isdir() or member.islnk()),
-                             numeric_owner=True, filter="fully_trusted")
+                             numeric_owner=True, **TRUSTED_EXTRACTION)
         if member.isdir():
             self.dirs.append((target, member))
         elif not member.islnk():

@@ -315,6 +315,32 @@ def test_load_with_wrong_diff_id_leaves_nothing(images: ImageStore) -> None:
     assert snapshot(images) == before
 
 
+@pytest.mark.parametrize(
+    ("name", "entries", "message"),
+    [
+        ("escape", [Entry("../../dockyard-escaped-file", data=b"x")], "points out"),
+        ("absolute link", [Entry("out", kind=tarfile.SYMTYPE, linkname="/tmp")],
+         "absolute target"),
+        ("relative link out", [Entry("out", kind=tarfile.SYMTYPE, linkname="../../../tmp")],
+         "points out"),
+        # Each link alone stays inside; through the first, the second climbs out.
+        ("link chain", [Entry("a", kind=tarfile.SYMTYPE, linkname="."),
+                        Entry("a/a/a/s", kind=tarfile.SYMTYPE, linkname="../../..")],
+         "points out"),
+        ("device", [Entry("dev", kind=tarfile.CHRTYPE, devmajor=1, devminor=3)],
+         "not a file or directory"),
+    ],
+)
+def test_hostile_saved_archive_is_refused_leaving_nothing(
+    images: ImageStore, name: str, entries: list[Entry], message: str
+) -> None:
+    before = snapshot(images)
+    with pytest.raises(InvalidParameter, match=message):
+        images.load(io.BytesIO(make_tar([*entries, Entry("manifest.json", data=b"[]")])))
+    assert snapshot(images) == before
+    assert not os.path.exists("/tmp/dockyard-escaped-file")
+
+
 def test_busybox_image_runs_a_shell(images: ImageStore, tmp_path: Path) -> None:
     image = ensure_busybox_image(images)
     assert ensure_busybox_image(images) == image
