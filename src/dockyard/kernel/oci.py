@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dockyard.errors import KernelError, NotImplementedKind
+from dockyard.kernel.spawn import spawn
 
 RUNC = "/usr/sbin/runc"
 
@@ -153,8 +154,7 @@ def spawn_with_fds(binary: str, argv: Sequence[str], fds: Sequence[int]) -> int:
     # Move the sources above the target range first, so no dup2 clobbers a source.
     high = [_above(os.dup(fd), len(fds)) for fd in fds]
     try:
-        actions = [(os.POSIX_SPAWN_DUP2, fd, i) for i, fd in enumerate(high)]
-        return os.posix_spawn(binary, list(argv), _env(), file_actions=actions)
+        return spawn(binary, argv, _env(), [(fd, i) for i, fd in enumerate(high)])
     finally:
         for fd in high:
             os.close(fd)
