@@ -4,10 +4,9 @@ docker's way."""
 
 from __future__ import annotations
 
-import os
 import sys
 
-from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
+from dockyard.cli.context import Context, daemon_error, environ, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.output import ago, human_size, render_rows, tabwrite
 from dockyard.client.http import APIError, Client, hijack, quote
@@ -43,14 +42,16 @@ def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
     opts, rest = parse_or_usage(cmd, f"dockyard {cmd} [OPTIONS] IMAGE [COMMAND] [ARG...]",
                                 "Create and run a new container from an image" if cmd == "run"
                                 else "Create a new container", flags, flag_args, (1, 1))
-    from dockyard.cli import interactive
+    size = None
+    if (cmd == "run" and not opts["detach"]) or opts["tty"]:
+        from dockyard.cli import interactive  # (imports os: only where a terminal matters)
 
-    if cmd == "run" and not opts["detach"]:
-        _check_detach_keys(opts["detach_keys"])
-        if interactive.tty_refused(opts["interactive"], opts["tty"]):
-            return 1
-    body = create_body(opts, rest[0], command,
-                       console_size=interactive.local_size() if opts["tty"] else None)
+        if cmd == "run" and not opts["detach"]:
+            _check_detach_keys(opts["detach_keys"])
+            if interactive.tty_refused(opts["interactive"], opts["tty"]):
+                return 1
+        size = interactive.local_size() if opts["tty"] else None
+    body = create_body(opts, rest[0], command, console_size=size)
     try:
         created = ctx.client().post("/containers/create", body,
                                     {"name": opts["name"] or None})
@@ -568,7 +569,7 @@ def exec_(ctx: Context, args: list[str]) -> int:
         return 1
     size = interactive.local_size() if tty else None
     client = ctx.client()
-    body = {"Cmd": command, "Env": _env_items(opts["env"], opts["env_file"], os.environ),
+    body = {"Cmd": command, "Env": _env_items(opts["env"], opts["env_file"], environ()),
             "WorkingDir": opts["workdir"] or "", "User": opts["user"] or "",
             "AttachStdin": stdin, "AttachStdout": not opts["detach"],
             "AttachStderr": not opts["detach"], "Tty": tty, "Detach": opts["detach"],

@@ -3,8 +3,6 @@
 
 from __future__ import annotations
 
-import os
-
 from dockyard.cli.flags import Flag, UsageError
 
 TYPE_CHECKING = False
@@ -322,7 +320,10 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
                 console_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """The ``POST /containers/create`` body for these flags; ``console_size``: (rows,
     cols) of the local terminal, the container's terminal's first size with ``-t``."""
-    environ = os.environ if environ is None else environ
+    if environ is None:
+        from dockyard.cli.context import environ as process_environ
+
+        environ = process_environ()
     if opts["rm"] and opts["restart"] not in ("", "no"):
         raise UsageError("Conflicting options: --restart and --rm")
     exposed: dict[str, dict[str, Any]] = {}

@@ -30,3 +30,24 @@ def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
 
 def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
     assert launcher_text("/opt/py/bin/python3").startswith("#!/opt/py/bin/python3 -S\n")
+
+
+def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
+    # Each of these costs 1-5 ms of every command at this machine's speed (os alone ~2 ms:
+    # it builds _collections_abc), more than the daemon spends on the request.
+    probe = tmp_path / "probe"
+    probe.write_text(
+        launcher_text(sys.executable).replace(
+            "from dockyard.cli.main import main\nsys.exit(main())\n",
+            "from dockyard.cli.main import main\n"
+            "for argv in sys.argv[1:]:\n"
+            "    main(['--host', 'unix:///nonexistent/dockyard.sock', *argv.split()])\n"
+            "heavy = ('os', '_collections_abc', 're', 'json', 'typing', 'enum', 'socket')\n"
+            "print(' '.join(m for m in heavy if m in sys.modules))\n"))
+    commands = ["network create --label a=b net1", "network rm net1", "network ls",
+                "run -d --network net1 -e A=1 -p 8080:80 --name web busybox sleep 60",
+                "rm -f web", "ps"]
+    out = subprocess.run([sys.executable, "-S", str(probe), *commands], capture_output=True,
+                         text=True, timeout=30)
+    assert out.stderr.count("Cannot connect to the Dockyard daemon") == len(commands), out.stderr
+    assert out.stdout.strip() == ""
