@@ -85,10 +85,23 @@ class DnsEndpoint:
     names: tuple[str, ...]
     ipv4: IPv4Address | None = None
     ipv6: IPv6Address | None = None
+    # What this endpoint alone gives its network's table, made once: a table is then the
+    # union of its endpoints' (one C-level update each), merging only where names meet.
+    name_entries: Mapping[str, NameEntry] = field(init=False, repr=False, compare=False)
+    reverse_entries: Mapping[IPv4Address | IPv6Address, str] = field(
+        init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         for name in self.names:
             _check_name(name)
+        entry = NameEntry(() if self.ipv4 is None else (self.ipv4,),
+                          () if self.ipv6 is None else (self.ipv6,))
+        object.__setattr__(self, "name_entries",
+                           dict.fromkeys((n.lower() for n in self.names), entry))
+        target = f"{self.names[0]}.{self.network_name}" if self.names else ""
+        object.__setattr__(self, "reverse_entries", {
+            address: target for address in (self.ipv4, self.ipv6)
+            if address is not None and target})
 
 
 class AnswerKind(enum.Enum):
@@ -122,6 +135,11 @@ class NameEntry:
 
     def __hash__(self) -> int:
         return self._hash
+
+    def joined(self, later: NameEntry) -> NameEntry:
+        """This entry with ``later``'s addresses that it lacks appended, in their order."""
+        return NameEntry(self.ipv4 + tuple(a for a in later.ipv4 if a not in self.ipv4),
+                         self.ipv6 + tuple(a for a in later.ipv6 if a not in self.ipv6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -209,10 +227,10 @@ class Records:
 def build_records(
     endpoints: Iterable[DnsEndpoint], internal_networks: frozenset[str] = frozenset()
 ) -> Records:
-    """Compute the whole table from the endpoints; pure, O(names × distinct scopes)."""
+    """Compute the whole table from the endpoints; pure, O(endpoints + names × distinct
+    scopes), the per-endpoint part in C (dict updates of each endpoint's own entries)."""
     net_names: dict[str, str] = {}
-    per_net_names: dict[str, dict[str, tuple[list[IPv4Address], list[IPv6Address]]]] = {}
-    per_net_reverse: dict[str, dict[IPv4Address | IPv6Address, str]] = {}
+    per_net: dict[str, tuple[dict[str, NameEntry], dict[IPv4Address | IPv6Address, str]]] = {}
     sandbox_nets: dict[str, list[str]] = {}
 
     for ep in endpoints:
@@ -225,29 +243,26 @@ def build_records(
         nets = sandbox_nets.setdefault(ep.sandbox_id, [])
         if ep.network_id not in nets:
             nets.append(ep.network_id)
-        table = per_net_names.setdefault(ep.network_id, {})
-        for name in dict.fromkeys(n.lower() for n in ep.names):
-            v4, v6 = table.setdefault(name, ([], []))
-            if ep.ipv4 is not None and ep.ipv4 not in v4:
-                v4.append(ep.ipv4)
-            if ep.ipv6 is not None and ep.ipv6 not in v6:
-                v6.append(ep.ipv6)
-        if ep.names:
-            reverse = per_net_reverse.setdefault(ep.network_id, {})
-            target = f"{ep.names[0]}.{ep.network_name}"
-            for address in (ep.ipv4, ep.ipv6):
-                if address is not None:
-                    reverse.setdefault(address, target)
+        tables = per_net.get(ep.network_id)
+        if tables is None:
+            tables = per_net[ep.network_id] = ({}, {})
+        names, reverse = tables
+        if names.keys().isdisjoint(ep.name_entries):
+            names.update(ep.name_entries)
+        else:  # a name shared with an earlier endpoint: its addresses follow theirs
+            for name, entry in ep.name_entries.items():
+                held = names.get(name)
+                names[name] = entry if held is None else held.joined(entry)
+        if reverse.keys().isdisjoint(ep.reverse_entries):
+            reverse.update(ep.reverse_entries)
+        else:  # the first endpoint with an address names it
+            for address, target in ep.reverse_entries.items():
+                reverse.setdefault(address, target)
 
     networks = {
-        net_id: _NetworkTable(
-            name=net_names[net_id],
-            names=MappingProxyType(
-                {n: NameEntry(tuple(v4), tuple(v6)) for n, (v4, v6) in names.items()}
-            ),
-            reverse=MappingProxyType(per_net_reverse.get(net_id, {})),
-        )
-        for net_id, names in per_net_names.items()
+        net_id: _NetworkTable(net_names[net_id], MappingProxyType(names),
+                              MappingProxyType(reverse))
+        for net_id, (names, reverse) in per_net.items()
     }
     sandbox_scopes = {sb: tuple(nets) for sb, nets in sandbox_nets.items()}
     scopes = {
@@ -262,6 +277,15 @@ def build_records(
 def _merge_scope(
     scope: Scope, networks: Mapping[str, _NetworkTable], internal: frozenset[str]
 ) -> ScopeView:
+    # Docker forwards only when the sandbox has a way out: an endpoint on a network
+    # that is not internal.
+    forward_allowed = any(n not in internal for n in scope)
+    if len(scope) == 1:  # most sandboxes: one network, whose names are all there is
+        table = networks[scope[0]]
+        suffix = "." + table.name.lower()
+        only = {name + suffix: entry for name, entry in table.names.items()}
+        only.update(table.names)  # a plain name wins over the same "name.network" form
+        return ScopeView(MappingProxyType(only), table.reverse, forward_allowed)
     names: dict[str, NameEntry] = {}
     reverse: dict[IPv4Address | IPv6Address, str] = {}
     tables = [networks[n] for n in scope]
@@ -277,9 +301,6 @@ def _merge_scope(
         suffix = "." + table.name.lower()
         for name, entry in table.names.items():
             names.setdefault(name + suffix, entry)
-    # Docker forwards only when the sandbox has a way out: an endpoint on a network
-    # that is not internal.
-    forward_allowed = any(n not in internal for n in scope)
     return ScopeView(MappingProxyType(names), MappingProxyType(reverse), forward_allowed)
 
 

@@ -166,3 +166,58 @@ def test_parsed_addresses_are_the_same_values_as_ipaddress_ones() -> None:
         assert {plain: "found"}[parsed] == "found"
         assert parsed.packed == plain.packed
         assert parse_address(text) is parsed  # parsed once
+
+
+def _obvious_scope_names(endpoints: list[DnsEndpoint], scope: tuple[str, ...]
+                         ) -> dict[str, tuple[list[object], list[object]]]:
+    """Docker's rules the slow, obvious way: the oracle for the table build."""
+    per_net: dict[str, dict[str, tuple[list[object], list[object]]]] = {}
+    net_name: dict[str, str] = {}
+    for e in endpoints:
+        net_name[e.network_id] = e.network_name
+        table = per_net.setdefault(e.network_id, {})
+        for name in e.names:
+            v4, v6 = table.setdefault(name.lower(), ([], []))
+            if e.ipv4 is not None and e.ipv4 not in v4:
+                v4.append(e.ipv4)
+            if e.ipv6 is not None and e.ipv6 not in v6:
+                v6.append(e.ipv6)
+    merged: dict[str, tuple[list[object], list[object]]] = {}
+    for net in scope:
+        for name, entry in per_net.get(net, {}).items():
+            merged.setdefault(name, entry)
+    for net in scope:
+        for name, entry in per_net.get(net, {}).items():
+            merged.setdefault(f"{name}.{net_name[net].lower()}", entry)
+    return merged
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_tables_match_the_obvious_rules_on_random_endpoints(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    nets = {"n1": "front", "n2": "back", "n3": "Mixed.Case"}
+    pool = ["web", "api", "svc", "db", "WEB", "a", "a.front", "x"]
+    endpoints = []
+    for _ in range(rng.randint(1, 25)):
+        net = rng.choice(list(nets))
+        names = tuple(rng.sample(pool, rng.randint(0, 3)))
+        v4 = f"10.0.0.{rng.randint(1, 6)}" if rng.random() < .8 else None
+        v6 = f"fd00::{rng.randint(1, 4)}" if rng.random() < .3 else None
+        endpoints.append(ep(net, f"sb{rng.randint(0, 8)}", *names, v4=v4, v6=v6,
+                            net_name=nets[net]))
+    records = build_records(endpoints)
+    for sandbox in {e.sandbox_id for e in endpoints}:
+        scope = records.networks_of(sandbox)
+        view = records.scope_view(sandbox)
+        assert view is not None
+        got = {name: (list(entry.ipv4), list(entry.ipv6)) for name, entry in view.names.items()}
+        assert got == _obvious_scope_names(endpoints, scope)
+        for e in endpoints:  # PTR: the first endpoint in scope order with the address
+            for address in (e.ipv4, e.ipv6):
+                if address is None:
+                    continue
+                owners = [f"{o.names[0]}.{o.network_name}" for net in scope for o in endpoints
+                          if o.network_id == net and o.names and address in (o.ipv4, o.ipv6)]
+                assert view.reverse.get(address) == (owners[0] if owners else None)
