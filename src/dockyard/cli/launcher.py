@@ -24,8 +24,8 @@ TEMPLATE = """#!{python} -S
 import sys
 sys.path[:0] = {front!r}
 sys.path.extend({back!r})
-from dockyard.cli.main import main
-sys.exit(main())
+from dockyard.cli.main import entry
+entry()
 """
 
 

@@ -19,7 +19,7 @@ def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
     assert out.returncode == 0, out.stderr
     assert "Usage:  dockyard [OPTIONS] COMMAND" in out.stdout
     # Third-party packages (the daemon's aiohttp) are found without site's help.
-    probe = text.replace("from dockyard.cli.main import main\nsys.exit(main())\n",
+    probe = text.replace("from dockyard.cli.main import entry\nentry()\n",
                          "import aiohttp, yaml\nprint(sys.flags.no_site)\n")
     (tmp_path / "probe").write_text(probe)
     out = subprocess.run([sys.executable, "-S", str(tmp_path / "probe")], capture_output=True,
@@ -38,7 +38,7 @@ def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
     probe = tmp_path / "probe"
     probe.write_text(
         launcher_text(sys.executable).replace(
-            "from dockyard.cli.main import main\nsys.exit(main())\n",
+            "from dockyard.cli.main import entry\nentry()\n",
             "from dockyard.cli.main import main\n"
             "for argv in sys.argv[1:]:\n"
             "    main(['--host', 'unix:///nonexistent/dockyard.sock', *argv.split()])\n"
