@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dockyard.cli.context import environ as process_environ
 from dockyard.cli.flags import Flag, UsageError
 
 TYPE_CHECKING = False
@@ -320,10 +321,7 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
                 console_size: tuple[int, int] | None = None) -> dict[str, Any]:
     """The ``POST /containers/create`` body for these flags; ``console_size``: (rows,
     cols) of the local terminal, the container's terminal's first size with ``-t``."""
-    if environ is None:
-        from dockyard.cli.context import environ as process_environ
-
-        environ = process_environ()
+    environ = process_environ() if environ is None else environ
     if opts["rm"] and opts["restart"] not in ("", "no"):
         raise UsageError("Conflicting options: --restart and --rm")
     exposed: dict[str, dict[str, Any]] = {}

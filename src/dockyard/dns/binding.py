@@ -21,10 +21,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from ipaddress import IPv4Address, IPv6Address
 
-from dockyard.dns.records import DnsEndpoint, Records, build_records, parse_address
+from dockyard.dns.records import DnsEndpoint, Records, build_records
 from dockyard.dns.server import DnsServer
 from dockyard.engine.state import State
 from dockyard.errors import NotFound
+from dockyard.ipam.parse import stored_address
 from dockyard.model.endpoint import Endpoint
 from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
 from dockyard.model.sandbox import MODE_PRIVATE, Sandbox
@@ -92,12 +93,12 @@ def _dns_endpoint(endpoint: Endpoint, network: Network, sandbox: Sandbox) -> Dns
 
 
 def _v4(address: str | None) -> IPv4Address | None:
-    parsed = parse_address(address) if address else None
+    parsed = stored_address(address) if address else None
     return parsed if isinstance(parsed, IPv4Address) else None
 
 
 def _v6(address: str | None) -> IPv6Address | None:
-    parsed = parse_address(address) if address else None
+    parsed = stored_address(address) if address else None
     return parsed if isinstance(parsed, IPv6Address) else None
 
 

@@ -24,7 +24,6 @@ sandbox: a thousand containers on one network share one table.
 from __future__ import annotations
 
 import enum
-import functools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from ipaddress import IPv4Address, IPv6Address
@@ -39,36 +38,6 @@ QTYPE_MX = 15
 QTYPE_AAAA = 28
 
 Scope = tuple[str, ...]
-
-
-# Every change hashes each address of the table several times (reverse maps, compiled
-# entries keyed by their addresses), and ipaddress computes a hash anew each time, in
-# Python (hash(hex(int))): at 200 endpoints a seventh of what a change cost (5.1 → 4.4 ms). The
-# addresses here keep theirs; they equal, and hash as, the plain ipaddress values.
-class _HashedOnce:
-    __slots__ = ()
-    _hash: int
-
-    def __init__(self, address: str) -> None:
-        super().__init__(address)  # type: ignore[call-arg]  # (the address class's)
-        self._hash = super().__hash__()  # type: ignore[misc]  # (the slot is the subclass's)
-
-    def __hash__(self) -> int:
-        return self._hash
-
-
-class _HashedIPv4Address(_HashedOnce, IPv4Address):
-    __slots__ = ("_hash",)
-
-
-class _HashedIPv6Address(_HashedOnce, IPv6Address):
-    __slots__ = ("_hash",)
-
-
-@functools.lru_cache(maxsize=16384)
-def parse_address(text: str) -> IPv4Address | IPv6Address:
-    """``text`` as an address value for :class:`DnsEndpoint`: parsed once, hashed once."""
-    return _HashedIPv6Address(text) if ":" in text else _HashedIPv4Address(text)
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,7 +10,6 @@ state that :meth:`Engine.reconcile` finishes or removes on the next start.
 from __future__ import annotations
 
 import contextlib
-import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -36,6 +35,7 @@ from dockyard.ipam import (
     default_gateway,
     make_pool,
 )
+from dockyard.ipam.parse import stored_address
 from dockyard.model.endpoint import Endpoint
 from dockyard.model.ids import (
     BRIDGE_PREFIX,
@@ -97,11 +97,6 @@ class PoolRequest:
     gateway: str | None = None
     ip_range: str | None = None
     aux_addresses: Mapping[str, str] = field(default_factory=dict)
-
-
-# Every connect collects the addresses in use on its network: parsing each with ipaddress
-# made that O(endpoints) of slow Python (~3 µs an address). Addresses are immutable values.
-_parsed_address = functools.lru_cache(maxsize=16384)(ip_address)
 
 
 @dataclass(frozen=True)
@@ -722,7 +717,7 @@ class Engine:
         for e in state.endpoints_of_network(network.id):
             for address in (e.ipv4_address, e.ipv6_address):
                 if address is not None:
-                    in_use.add(_parsed_address(address))
+                    in_use.add(stored_address(address))
         results: list[Any] = [None, None]
         for index, (pool, requested) in enumerate(
             ((network.pool_v4(), ipv4), (network.pool_v6(), ipv6))

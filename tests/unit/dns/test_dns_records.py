@@ -153,21 +153,6 @@ def test_reverse_name_parsing() -> None:
     assert reverse_name_to_address(IPv6Address("fd00::1").reverse_pointer) == IPv6Address("fd00::1")
 
 
-def test_parsed_addresses_are_the_same_values_as_ipaddress_ones() -> None:
-    # The resolver's tables mix them with plain ipaddress values (queries, PTR names).
-    from ipaddress import ip_address
-
-    from dockyard.dns.records import parse_address
-
-    for text in ("172.18.0.5", "fd00::5"):
-        parsed = parse_address(text)
-        plain = ip_address(text)
-        assert parsed == plain and hash(parsed) == hash(plain)
-        assert {plain: "found"}[parsed] == "found"
-        assert parsed.packed == plain.packed
-        assert parse_address(text) is parsed  # parsed once
-
-
 def _obvious_scope_names(endpoints: list[DnsEndpoint], scope: tuple[str, ...]
                          ) -> dict[str, tuple[list[object], list[object]]]:
     """Docker's rules the slow, obvious way: the oracle for the table build."""
