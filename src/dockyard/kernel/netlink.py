@@ -69,12 +69,17 @@ def create_veth(
         os.close(fd)
     # Hairpin: a frame may leave by the port it came in on, so a container reaches its own
     # published port through the host's address (DNAT sends it straight back).
-    rtnl.set_hairpin(rtnl.require_index(host_ifname))
+    rtnl.set_bridge_port(rtnl.require_index(host_ifname), hairpin=True)
 
 
 def configure_interface(rtnl: Rtnl, ifname: str, addresses: tuple[str, ...]) -> None:
+    """Address a sandbox's interface and bring it up. Without an IPv6 address (a network
+    without IPv6) it gets no IPv6 link-local address either, as Docker disables IPv6 on
+    such an endpoint: nothing answers for it, and no DAD or MLD frames are flooded."""
     index = rtnl.require_index(ifname)
     add_addresses(rtnl, index, addresses)
+    if not any(":" in cidr for cidr in addresses):
+        rtnl.disable_link_local(index)
     rtnl.set_up(index)
 
 

@@ -153,6 +153,22 @@ def test_ipv6_network(engine: Engine) -> None:
     assert ep.ipv6 == "fd00:40::2/64"
     assert "fd00:40::2" in run_in(box.netns, ["ip", "-6", "-br", "addr"]).stdout
     assert "via fd00:40::1" in run_in(box.netns, ["ip", "-6", "route", "show", "default"]).stdout
+    # An IPv6 endpoint keeps its link-local address, which neighbour discovery needs.
+    assert "fe80::" in run_in(box.netns, ["ip", "-6", "-br", "addr", "show", "eth0"]).stdout
+
+
+def test_ipv4_only_endpoint_has_no_ipv6_and_sends_no_ipv6(engine: Engine, host: Host) -> None:
+    """As Docker disables IPv6 on endpoints of networks without it: no link-local address
+    in the container, none on the bridge port, so no DAD or MLD frame is ever flooded."""
+    net = engine.create_network("four")
+    box = engine.create_sandbox("box")
+    ep = engine.connect("four", "box")
+    port = host.run(["ip", "-o", "link", "show", "master", net.device]).stdout.split(": ")[1]
+    port = port.split("@")[0]
+    # Addresses appear as soon as a link is up with carrier: a wait would not change this.
+    assert run_in(box.netns, ["ip", "-6", "-o", "addr", "show", "dev", "eth0"]).stdout == ""
+    assert host.run(["ip", "-6", "-o", "addr", "show", "dev", port]).stdout == ""
+    assert ep.ipv4 and run_in(box.netns, ["ip", "-4", "-br", "addr"]).stdout.count("/16") == 1
 
 
 @pytest.mark.parametrize(
