@@ -19,7 +19,7 @@ from ipaddress import IPv4Network, IPv6Network, ip_address, ip_interface, ip_net
 from typing import Any, Protocol
 
 from dockyard import plan
-from dockyard.dns.resolvconf import parse_resolv_conf, render_resolv_conf
+from dockyard.dns.resolvconf import HostResolvConf, parse_resolv_conf, render_resolv_conf
 from dockyard.drivers import get_driver
 from dockyard.engine import firewall
 from dockyard.engine.gateway import default_routes
@@ -120,6 +120,8 @@ class Engine:
         # different sandboxes runs outside the engine lock, side by side.
         self._sandbox_locks: dict[str, threading.RLock] = {}
         self._sandbox_locks_guard = threading.Lock()
+        # The host's resolv.conf as last read, by the (inode, mtime, size) it had then.
+        self._host_resolv: tuple[tuple[int, int, int], HostResolvConf] | None = None
         os.makedirs(config.root, exist_ok=True)
         self._file_lock = FileLock(os.path.join(config.root, "engine.lock"))
         self._listeners: list[Listener] = []
@@ -409,9 +411,14 @@ class Engine:
         exposed: Sequence[str] = (),
         labels: Mapping[str, str] | None = None,
         sandbox_id: str | None = None,
+        write_files: bool = True,
     ) -> Sandbox:
         """A network namespace for a container (``private``), the host's (``host``), or
-        another sandbox's (``container``, Docker's ``--network container:X``)."""
+        another sandbox's (``container``, Docker's ``--network container:X``).
+
+        ``write_files=False`` leaves /etc/hosts, hostname and resolv.conf to the
+        ``connect`` the caller makes next (which writes all three): a container start
+        then creates and writes them once instead of twice."""
         validate_name("sandbox", name)
         if mode not in (MODE_PRIVATE, MODE_HOST, MODE_CONTAINER):
             raise InvalidParameter(f'invalid network mode "{mode}"')
@@ -473,7 +480,8 @@ class Engine:
                         after = self.state().put_sandbox(ready)
                         with self.store.transaction() as txn:
                             txn.put("sandbox", sandbox.id, ready.to_doc())
-                            self._write_files(after, ready)
+                            if write_files:
+                                self._write_files(after, ready)
                         self._remember(after)
                 except BaseException:
                     if mode == MODE_PRIVATE:
@@ -822,17 +830,31 @@ class Engine:
         return found
 
     def _resolv_conf(self, sandbox: Sandbox, *, embedded: bool) -> str:
-        try:
-            with open(self.config.host_resolv_conf) as f:
-                host = parse_resolv_conf(f.read())
-        except FileNotFoundError:
-            host = parse_resolv_conf("")
+        host = self._host_resolv_conf()
         return render_resolv_conf(
             host.nameservers, host.search, host.options, embedded=embedded,
             dns=list(sandbox.dns) or None, dns_search=list(sandbox.dns_search) or None,
             dns_options=list(sandbox.dns_options) or None,
             host_file=self.config.host_resolv_conf,
         )
+
+    def _host_resolv_conf(self) -> HostResolvConf:
+        """Parsed again only when the file changed: every start and connect asks."""
+        path = self.config.host_resolv_conf
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            return parse_resolv_conf("")
+        key = (st.st_ino, st.st_mtime_ns, st.st_size)
+        cached = self._host_resolv
+        if cached is None or cached[0] != key:
+            try:
+                with open(path) as f:
+                    cached = (key, parse_resolv_conf(f.read()))
+            except FileNotFoundError:
+                return parse_resolv_conf("")
+            self._host_resolv = cached
+        return cached[1]
 
     def _remove_files(self, sandbox_id: str) -> None:
         directory = self.sandbox_dir(sandbox_id)

@@ -483,8 +483,10 @@ class ContainerManager:
                                     oom_killed=False))
         undo: list[Callable[[], object]] = []
         try:
-            sandbox = self._setup_network(c, undo)
-            c = self._reload(c.id) or c
+            sandbox, attachments = self._setup_network(c, undo)
+            # The endpoints' addresses are kept by the RUNNING save below (or, should the
+            # start fail, recomputed by the teardown): one row write fewer per start.
+            c = replace(self._reload(c.id) or c, networks=attachments)
             directory = self.container_dir(c.id)
             rootfs = os.path.join(directory, "rootfs")
             mount_overlay(self._lower_dirs(c), os.path.join(directory, "upper"),
@@ -604,11 +606,14 @@ class ContainerManager:
             return [mountpoints.mount_point_layer(self.images.root), *layers]
         return layers
 
-    def _setup_network(self, c: Container, undo: list[Callable[[], object]]) -> Sandbox:
+    def _setup_network(self, c: Container, undo: list[Callable[[], object]]
+                       ) -> tuple[Sandbox, tuple[Attachment, ...]]:
+        """The container's sandbox, made and connected, with its network attachments
+        as they now are (the addresses each endpoint got)."""
         mode = parse_network_mode(c.spec.network_mode)
         existing = self.engine.state().sandbox_by_id(c.id)
         if existing is not None:  # kept at stop because another container shares it
-            return existing
+            return existing, c.networks
         kwargs: dict[str, Any] = {
             "hostname": c.hostname, "domainname": c.domainname, "dns": c.spec.dns,
             "dns_search": c.spec.dns_search, "dns_options": c.spec.dns_options,
@@ -623,7 +628,7 @@ class ContainerManager:
             sandbox = self.engine.create_sandbox(c.name, mode=MODE_CONTAINER, shares=target.id,
                                                  **kwargs)
             undo.append(lambda: self.engine.remove_sandbox(c.id))
-            return sandbox
+            return sandbox, c.networks
         ports = [p for item in c.spec.publish for p in parse_publish(item)]
         if c.spec.publish_all:
             published = {p.key for p in ports}
@@ -633,7 +638,7 @@ class ContainerManager:
                         ports.append(PortSpec(e.proto, e.port, None))
         sandbox = self.engine.create_sandbox(
             c.name, mode=MODE_HOST if mode.kind == "host" else MODE_PRIVATE,
-            ports=ports, exposed=list(c.exposed), **kwargs)
+            ports=ports, exposed=list(c.exposed), write_files=not c.networks, **kwargs)
         undo.append(lambda: self.engine.remove_sandbox(c.id))
         attachments = []
         for a in c.networks:
@@ -649,8 +654,7 @@ class ContainerManager:
                                                ipv4=a.ipv4, ipv6=a.ipv6, links=c.spec.links)
             attachments.append(replace(
                 a, last_ipv4=endpoint.ipv4_address, last_ipv6=endpoint.ipv6_address))
-        self._save(replace(self._reload(c.id) or c, networks=tuple(attachments)))
-        return self.engine.sandbox(c.id)
+        return self.engine.sandbox(c.id), tuple(attachments)
 
     def _resolve_user(self, c: Container, rootfs: str) -> ResolvedUser:
         def read(name: str) -> str:

@@ -44,6 +44,18 @@ def test_hosts_hostname_and_resolv_conf(engine: Engine, host: Host) -> None:
     assert lines == ["nameserver 127.0.0.11", "search example.test", "options ndots:0"]
 
 
+def test_a_change_to_the_hosts_resolv_conf_reaches_later_sandboxes(
+    engine: Engine, host: Host
+) -> None:
+    path = os.path.join(host.root, "host-resolv.conf")
+    for server in ("10.1.1.1", "10.2.2.2"):  # same length: only the content differs
+        with open(path, "w") as f:
+            f.write(f"nameserver {server}\n")
+        box = engine.create_sandbox(f"box{server[3]}")
+        engine.connect("bridge", box.id)
+        assert f"nameserver {server}" in _read(engine, box.id, "resolv.conf")
+
+
 def test_link_adds_the_target_to_hosts(engine: Engine) -> None:
     target = engine.create_sandbox("db", hostname="dbhost")
     ip = engine.connect("bridge", "db").ipv4_address
