@@ -1,13 +1,10 @@
 """Keep the embedded resolver in step with the engine's state.
 
-``dns_view`` is pure: from a state snapshot it computes the records (every endpoint on a
-user-defined network with its names: container name, network aliases, short id,
-hostname) and which sandboxes get a resolver at 127.0.0.11 (those on at least one
-user-defined network; the default bridge has no name resolution, as in Docker).
-``DnsBinding`` applies a view to a running ``DnsServer`` whenever the engine commits a
-change: the records are swapped at once on the caller's thread (a reference swap), and
-resolvers are opened or closed on the server's loop before the caller returns, so a
-name is resolvable the moment ``connect`` returns and gone the moment ``disconnect`` does.
+``DnsBinding`` applies a view (``dns/view.py``) to a running ``DnsServer`` whenever the
+engine commits a change: the records are swapped at once on the caller's thread (a
+reference swap), and resolvers are opened or closed on the server's loop before the
+caller returns, so a name is resolvable the moment ``connect`` returns and gone the
+moment ``disconnect`` does.
 """
 
 from __future__ import annotations
@@ -18,88 +15,17 @@ import os
 import socket
 import threading
 from collections.abc import Mapping
-from dataclasses import dataclass
-from ipaddress import IPv4Address, IPv6Address
 
-from dockyard.dns.records import DnsEndpoint, Records, build_records
 from dockyard.dns.server import DnsServer
+from dockyard.dns.view import DnsView, ViewMemo, dns_view
 from dockyard.engine.state import State
 from dockyard.errors import NotFound
-from dockyard.ipam.parse import stored_address
-from dockyard.model.endpoint import Endpoint
-from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
-from dockyard.model.sandbox import MODE_PRIVATE, Sandbox
+
+__all__ = ["DnsBinding", "DnsView", "dns_view"]
 
 log = logging.getLogger("dockyard.dns")
 
 Sockets = tuple[socket.socket, socket.socket]  # a resolver's UDP and TCP sockets, bound
-
-
-@dataclass(frozen=True)
-class DnsView:
-    records: Records
-    resolvers: Mapping[str, str]  # sandbox id → netns path
-    upstreams: Mapping[str, tuple[str, ...]]  # sandbox id → its own --dns servers
-
-
-def has_embedded_dns(network: Network) -> bool:
-    return network.driver == "bridge" and not network.bool_option(OPT_DEFAULT_BRIDGE, False)
-
-
-def dns_view(state: State, memo: dict[object, DnsEndpoint] | None = None) -> DnsView:
-    """``memo`` (kept by the caller between views) spares re-deriving the endpoints that
-    did not change: every change is a whole new view, and most endpoints stay as they
-    were."""
-    networks = {n.id: n for n in state.networks if has_embedded_dns(n)}
-    sandboxes = {s.id: s for s in state.sandboxes}
-    endpoints = []
-    resolvers: dict[str, str] = {}
-    seen: dict[object, DnsEndpoint] = {}
-    for endpoint in sorted(state.endpoints, key=lambda e: (e.sandbox_id, e.seq)):
-        network = networks.get(endpoint.network_id)
-        sandbox = sandboxes.get(endpoint.sandbox_id)
-        if network is None or sandbox is None or endpoint.state != "ready":
-            continue
-        # Everything _dns_endpoint reads, and nothing else.
-        key = (endpoint.id, endpoint.aliases, endpoint.ipv4_address, endpoint.ipv6_address,
-               network.id, network.name, sandbox.id, sandbox.name, sandbox.hostname)
-        dns_endpoint = memo.get(key) if memo is not None else None
-        if dns_endpoint is None:
-            dns_endpoint = _dns_endpoint(endpoint, network, sandbox)
-        seen[key] = dns_endpoint
-        endpoints.append(dns_endpoint)
-        if sandbox.mode == MODE_PRIVATE and sandbox.netns:
-            resolvers[sandbox.id] = sandbox.netns
-    if memo is not None:
-        memo.clear()
-        memo.update(seen)
-    internal = frozenset(n.id for n in networks.values() if n.internal)
-    upstreams = {s.id: s.dns for s in state.sandboxes if s.dns and s.id in resolvers}
-    return DnsView(build_records(endpoints, internal), resolvers, upstreams)
-
-
-def _dns_endpoint(endpoint: Endpoint, network: Network, sandbox: Sandbox) -> DnsEndpoint:
-    names = tuple(dict.fromkeys(
-        n for n in (sandbox.name, *endpoint.aliases, sandbox.id[:12], sandbox.hostname) if n
-    ))
-    return DnsEndpoint(
-        network_id=network.id,
-        network_name=network.name,
-        sandbox_id=sandbox.id,
-        names=names,
-        ipv4=_v4(endpoint.ipv4_address),
-        ipv6=_v6(endpoint.ipv6_address),
-    )
-
-
-def _v4(address: str | None) -> IPv4Address | None:
-    parsed = stored_address(address) if address else None
-    return parsed if isinstance(parsed, IPv4Address) else None
-
-
-def _v6(address: str | None) -> IPv6Address | None:
-    parsed = stored_address(address) if address else None
-    return parsed if isinstance(parsed, IPv6Address) else None
 
 
 # Changes that never touch names or resolvers: a new sandbox has no endpoint yet, and a
@@ -124,7 +50,8 @@ class DnsBinding:
         self._served: dict[str, str] = {}  # sandbox id -> netns: bound, or being served
         self._failed: set[str] = set()  # served entries the loop could not serve after all
         self._order: asyncio.Lock | None = None  # made on the loop
-        self._memo: dict[object, DnsEndpoint] = {}  # see dns_view
+        self._memo = ViewMemo()  # see dns_view
+        self._memo_lock = threading.Lock()  # changes may be told from several threads
         self._detached = False
 
     def on_change(self, event: str, _object_id: str, state: State) -> None:
@@ -137,7 +64,9 @@ class DnsBinding:
         if event in _NO_DNS_CHANGE:
             return
         try:
-            self.apply(dns_view(state, self._memo))
+            with self._memo_lock:
+                view = dns_view(state, self._memo)
+            self.apply(view)
         except Exception:
             log.exception("dns: applying the engine's state failed")
 

@@ -18,9 +18,11 @@ FORMERR, an unknown opcode NOTIMP, an EDNS version above 0 BADVERS.
 from __future__ import annotations
 
 import struct
-from collections.abc import Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from ipaddress import IPv4Address, IPv6Address
+from typing import TypeVar
 
 from dockyard.dns.records import (
     QTYPE_A,
@@ -29,7 +31,9 @@ from dockyard.dns.records import (
     QTYPE_PTR,
     NameEntry,
     Records,
+    Scope,
     ScopeView,
+    copy_mapping,
 )
 
 RCODE_NOERROR = 0
@@ -111,52 +115,149 @@ class WireTables:
 
 # What one name (or one reverse address) compiles to: (entry key, entry) pairs.
 _Compiled = tuple[tuple[bytes, "_Entry"], ...]
+_Key = TypeVar("_Key")
+_Value = TypeVar("_Value")
+
+
+@dataclass(frozen=True, slots=True)
+class _CompiledScope:
+    """One scope as last compiled: the view, its table, and what each of the view's
+    names and addresses became (so a name that leaves can be taken out again)."""
+
+    view: ScopeView
+    table: CompiledTable
+    names: dict[str, _Compiled]
+    reverse: dict[IPv4Address | IPv6Address, _Compiled]
 
 
 class EntryCache:
-    """The entries the previous compile made, by what they were made from.
+    """What the previous compile made, kept for the next one.
 
-    Records are rebuilt whole on every engine change, and a busy network has hundreds of
-    names of which one changed: re-encoding them all made each connect cost O(names) of
-    wire work. Entries whose inputs are unchanged are taken from here instead. Each
-    compile keeps only what the new tables use, so the cache never outgrows them.
+    Records are rebuilt on every engine change, and a busy network has hundreds of
+    names of which one changed: re-encoding, or even looking at, every name made each
+    connect cost O(names) of Python. So each scope's last compile is kept
+    (``scopes``), and a scope's new table starts as a C-level copy of the old table's
+    entries with only the names that differ (the view's :class:`ScopeChanges`, or an
+    identity comparison of the two views) taken out and put in again; every other
+    :class:`_Entry` carries on, round-robin position included.
+
+    ``items`` has the entries by what they were made from, (name, entry) or (address,
+    target), for a scope compiled from nothing and for the same change showing in
+    several scopes. It is swept back to what the tables use once it is twice that
+    size, so it never outgrows them by more than that.
     """
 
     def __init__(self) -> None:
+        self.scopes: dict[Scope, _CompiledScope] = {}
         self.items: dict[object, _Compiled] = {}
+
+    def compiled(self, key: object, make: Callable[[], _Compiled]) -> _Compiled:
+        made = self.items.get(key)
+        if made is None:
+            made = self.items[key] = make()
+        return made
+
+    def sweep(self) -> None:
+        """Keep only the items the current tables use."""
+        items: dict[object, _Compiled] = {}
+        for compiled in self.scopes.values():
+            names, reverse = compiled.view.names, compiled.view.reverse
+            for name, made in compiled.names.items():
+                items[(name, names[name])] = made
+            for address, made in compiled.reverse.items():
+                items[(address, reverse[address])] = made
+        self.items = items
 
 
 def compile_records(records: Records, cache: EntryCache | None = None) -> WireTables:
-    old = cache.items if cache is not None else {}
-    new: dict[object, _Compiled] = {}
-    compiled = {scope: compile_scope(view, old, new)
-                for scope, view in records.scopes().items()}
-    if cache is not None:
-        cache.items = new
-    by_sandbox: dict[str, CompiledTable] = {}
-    for sandbox_id in records.sandboxes:
-        scope = records.scope_of(sandbox_id)
-        if scope is not None:
-            by_sandbox[sandbox_id] = compiled[scope]
-    return WireTables(by_sandbox)
+    """The wire tables for ``records``; with ``cache`` (the same one every time) only
+    what changed since the previous call is compiled. Every call returns new
+    :class:`CompiledTable` objects, whose query memo starts empty, so nothing an old
+    table answered is served from a new one."""
+    if cache is None:
+        cache = EntryCache()
+    scopes = {scope: _compile_scope(view, cache.scopes.get(scope), cache)
+              for scope, view in records.scopes().items()}
+    cache.scopes = scopes
+    live = sum(len(c.names) + len(c.reverse) for c in scopes.values())
+    if len(cache.items) > 2 * live + _SWEEP_SLACK:
+        cache.sweep()
+    tables = {scope: compiled.table for scope, compiled in scopes.items()}
+    sandbox_scopes = records.sandbox_scopes()
+    # {sandbox: tables[scope]}, in C: a comprehension would cost O(sandboxes) of Python.
+    return WireTables(dict(zip(sandbox_scopes.keys(),
+                               map(tables.__getitem__, sandbox_scopes.values()),
+                               strict=True)))
 
 
-def compile_scope(view: ScopeView, old: dict[object, _Compiled] | None = None,
-                  new: dict[object, _Compiled] | None = None) -> CompiledTable:
-    old = {} if old is None else old
-    new = {} if new is None else new
-    entries: dict[bytes, _Entry] = {}
-    for name, entry in view.names.items():
-        key: object = (name, entry)
-        made = new.get(key) or old.get(key) or _compile_name(name, entry)
-        new[key] = made
-        entries.update(made)
-    for address, target in view.reverse.items():
-        key = (address, target)
-        made = new.get(key) or old.get(key) or _compile_reverse(address, target)
-        new[key] = made
-        entries.update(made)
-    return CompiledTable(entries, view.forward_allowed)
+_SWEEP_SLACK = 256
+
+
+def _compile_scope(view: ScopeView, before: _CompiledScope | None,
+                   cache: EntryCache) -> _CompiledScope:
+    if before is None:
+        names = {name: cache.compiled((name, entry), partial(_compile_name, name, entry))
+                 for name, entry in view.names.items()}
+        reverse = {address: cache.compiled((address, target),
+                                           partial(_compile_reverse, address, target))
+                   for address, target in view.reverse.items()}
+        entries: dict[bytes, _Entry] = {}
+        for made in names.values():
+            entries.update(made)
+        for made in reverse.values():
+            entries.update(made)
+        return _CompiledScope(view, CompiledTable(entries, view.forward_allowed), names,
+                              reverse)
+    changes = view.changes
+    if changes is None:
+        changed_names = _changed_keys(before.view.names, view.names)
+        changed_reverse = _changed_keys(before.view.reverse, view.reverse)
+    else:
+        changed_names = _changed_keys(before.view.names, view.names,
+                                      changes.base_names, changes.names)
+        changed_reverse = _changed_keys(before.view.reverse, view.reverse,
+                                        changes.base_reverse, changes.reverse)
+    if not changed_names and not changed_reverse:
+        # The entries dict is never changed once in a table, so the new table shares it.
+        table = CompiledTable(before.table.entries, view.forward_allowed)
+        return _CompiledScope(view, table, before.names, before.reverse)
+    entries = copy_mapping(before.table.entries)
+    names = before.names.copy()
+    for name in changed_names:
+        gone = names.pop(name, None)
+        entry = view.names.get(name)
+        if entry is not None:  # a name's keys are the same whatever its entry: replaced
+            names[name] = made = cache.compiled((name, entry),
+                                                partial(_compile_name, name, entry))
+            entries.update(made)
+        elif gone is not None:
+            for key, _ in gone:
+                del entries[key]
+    reverse = before.reverse.copy()
+    for address in changed_reverse:
+        gone = reverse.pop(address, None)
+        target = view.reverse.get(address)
+        if target is not None:
+            reverse[address] = made = cache.compiled(
+                (address, target), partial(_compile_reverse, address, target))
+            entries.update(made)
+        elif gone is not None:
+            for key, _ in gone:
+                del entries[key]
+    return _CompiledScope(view, CompiledTable(entries, view.forward_allowed), names, reverse)
+
+
+def _changed_keys(before: Mapping[_Key, _Value], now: Mapping[_Key, _Value],
+                  base: Mapping[_Key, _Value] | None = None,
+                  listed: Collection[_Key] = ()) -> Collection[_Key]:
+    """The keys whose value in ``now`` is not the very object it was in ``before``."""
+    if now is before:
+        return ()
+    if base is before:  # derived from what was compiled: the view lists its changes
+        return listed
+    # Records not derived from the last compiled ones: compare every key.
+    return [k for k, v in now.items() if before.get(k) is not v] + [
+        k for k in before if k not in now]
 
 
 _TYPE_A, _TYPE_AAAA = _U16.pack(QTYPE_A), _U16.pack(QTYPE_AAAA)

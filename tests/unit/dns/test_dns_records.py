@@ -16,6 +16,7 @@ from dockyard.dns.records import (
     DnsEndpoint,
     Records,
     build_records,
+    derive_records,
     reverse_name_to_address,
 )
 from dockyard.errors import InvalidParameter
@@ -206,3 +207,53 @@ def test_tables_match_the_obvious_rules_on_random_endpoints(seed: int) -> None:
                 owners = [f"{o.names[0]}.{o.network_name}" for net in scope for o in endpoints
                           if o.network_id == net and o.names and address in (o.ipv4, o.ipv6)]
                 assert view.reverse.get(address) == (owners[0] if owners else None)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_records_derived_change_by_change_equal_those_built_anew(seed: int) -> None:
+    """build_records(previous=...) and derive_records give the records a fresh build
+    gives, and every key their views do not list as changed is the very same entry."""
+    import random
+
+    from dns_changes import changes
+
+    rng = random.Random(seed)
+    previous: Records | None = None
+    derived = 0
+    for change in changes(rng, 60):
+        fresh = build_records(change.endpoints, change.internal)
+        if previous is None:
+            records = fresh
+        elif change.added is None or change.removed is None or rng.random() < 0.3:
+            records = build_records(change.endpoints, change.internal, previous)
+        else:
+            records = derive_records(previous, change.endpoints, change.internal,
+                                     change.added, change.removed)
+        assert records == fresh
+        assert records.sandbox_scopes() == fresh.sandbox_scopes()
+        # what the next derivation goes by, beside the value
+        assert records._sandbox_extra == fresh._sandbox_extra
+        for net_id, table in records._networks.items():
+            built = fresh._networks[net_id]
+            assert (table.size, table.shared_names, table.shared_addresses) == (
+                built.size, built.shared_names, built.shared_addresses)
+        for scope, view in records.scopes().items():
+            assert view.forward_allowed == fresh.scopes()[scope].forward_allowed
+            changes_ = view.changes
+            if changes_ is None or (previous is not None
+                                    and view is previous.scopes().get(scope)):
+                continue  # built anew, or the same view as before (still saying how it
+                # differs from the one before that)
+            derived += 1
+            # the base is what the previous records had for this scope
+            assert previous is not None
+            assert changes_.base_names is previous.scopes()[scope].names
+            assert changes_.base_reverse is previous.scopes()[scope].reverse
+            for name in view.names.keys() | changes_.base_names.keys():
+                if name not in changes_.names:
+                    assert view.names.get(name) is changes_.base_names.get(name), name
+            for address in view.reverse.keys() | changes_.base_reverse.keys():
+                if address not in changes_.reverse:
+                    assert view.reverse.get(address) == changes_.base_reverse.get(address)
+        previous = records
+    assert derived > 10
