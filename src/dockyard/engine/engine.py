@@ -125,6 +125,7 @@ class Engine:
         os.makedirs(config.root, exist_ok=True)
         self._file_lock = FileLock(os.path.join(config.root, "engine.lock"))
         self._listeners: list[Listener] = []
+        self._notify_lock = threading.Lock()
         self._cached: tuple[int, State] | None = None
 
     # ------------------------------------------------------------ plumbing
@@ -136,9 +137,14 @@ class Engine:
     def _notify(self, event: str, object_id: str) -> None:
         if not self._listeners:
             return
-        state = self.state()
-        for listener in self._listeners:
-            listener(event, object_id, state)
+        # One at a time, each with the state as it is when its turn comes: listeners
+        # then see states in commit order. Without it, two changes finishing at once
+        # could be told newest first, and the older state told last would stand (the
+        # DNS records would lack the newer change until the next one).
+        with self._notify_lock:
+            state = self.state()
+            for listener in self._listeners:
+                listener(event, object_id, state)
 
     def _locked(self) -> _EngineLock:
         return _EngineLock(self._lock, self._file_lock)

@@ -4,6 +4,13 @@ WAL mode with ``synchronous=NORMAL``: a committed transaction survives the
 process being killed (it is in the WAL before commit returns), which is the
 crash model the engine cares about; ``BEGIN IMMEDIATE`` serialises writers
 across processes so two CLIs or a CLI and a daemon never interleave.
+
+Reads outside a transaction go to a second connection. A writer holds its
+connection for the whole transaction, and the engine's transactions include kernel
+work (routes, nftables, the sandbox's files); with one connection every other
+thread's read (each ``Engine.state()`` asks the revision) queued behind that work.
+WAL lets the reader see the last commit meanwhile. A thread inside a transaction
+still reads through the writer's connection, so it sees its own uncommitted writes.
 """
 
 from __future__ import annotations
@@ -89,40 +96,59 @@ class SqliteStore:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute("PRAGMA synchronous=NORMAL")
         self._conn.executescript(_SCHEMA)
+        self._reader = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=30.0
+        )
+        self._reader_lock = threading.Lock()
+        self._writing = threading.local()  # .depth: this thread's open transactions
+
+    @contextmanager
+    def _reading(self) -> Iterator[sqlite3.Connection]:
+        """The connection for a read: the reader's, unless this thread is writing."""
+        if getattr(self._writing, "depth", 0):
+            with self._lock:
+                yield self._conn
+        else:
+            with self._reader_lock:
+                yield self._reader
 
     def get(self, kind: str, key: str) -> Doc | None:
-        with self._lock:
-            return _SqliteTxn(self._conn).get(kind, key)
+        with self._reading() as conn:
+            return _SqliteTxn(conn).get(kind, key)
 
     def list(self, kind: str) -> list[Doc]:
-        with self._lock:
-            return _SqliteTxn(self._conn).list(kind)
+        with self._reading() as conn:
+            return _SqliteTxn(conn).list(kind)
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTxn]:
         with self._lock:
             self._conn.execute("BEGIN IMMEDIATE")
             txn = _SqliteTxn(self._conn)
+            self._writing.depth = getattr(self._writing, "depth", 0) + 1
             try:
                 yield txn
             except BaseException:
                 self._conn.execute("ROLLBACK")
                 raise
+            finally:
+                self._writing.depth -= 1
             self._conn.execute("COMMIT")
 
     def revision(self, kinds: Iterable[str] | None = None) -> int:
-        with self._lock:
+        with self._reading() as conn:
             if kinds is None:
-                row = self._conn.execute(
-                    "SELECT value FROM meta WHERE name = 'revision'").fetchone()
+                row = conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
                 return int(row[0])
             names = [f"revision:{kind}" for kind in kinds]
             marks = ",".join("?" * len(names))
-            row = self._conn.execute(
+            row = conn.execute(
                 f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})", names
             ).fetchone()
             return int(row[0])
 
     def close(self) -> None:
+        with self._reader_lock:
+            self._reader.close()
         with self._lock:
             self._conn.close()

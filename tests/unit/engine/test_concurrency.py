@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -58,3 +59,38 @@ def test_a_remove_during_creation_waits_and_the_sandbox_stays_removed(tmp_path: 
     assert errors == []
     assert [s.name for s in engine.state().sandboxes] == []
     assert kernel.namespaces == set()
+
+
+def test_listeners_hear_changes_in_commit_order(tmp_path: Path) -> None:
+    """Two connects finish at once: the last state told must be the newest one (the DNS
+    records are whatever state was told last)."""
+    config = EngineConfig(root=str(tmp_path / "state"), exec_root=str(tmp_path / "run"),
+                          host_resolv_conf=str(tmp_path / "resolv.conf"))
+    engine = Engine(config, MemoryStore(), FakeKernel()).open()
+    engine.create_network("app")
+    for name in ("a", "b"):
+        engine.create_sandbox(name)
+    inside, gate = threading.Event(), threading.Event()
+    told: list[int] = []
+
+    def listener(event: str, _object_id: str, state: object) -> None:
+        if event != "network.connect":
+            return
+        if not inside.is_set():  # the first connect's news is held up here
+            inside.set()
+            assert gate.wait(10)
+        told.append(len([e for e in state.endpoints if e.state == "ready"]))  # type: ignore[attr-defined]
+
+    engine.subscribe(listener)
+    first = threading.Thread(target=lambda: engine.connect("app", "a"))
+    first.start()
+    assert inside.wait(10)
+    second = threading.Thread(target=lambda: engine.connect("app", "b"))
+    second.start()
+    deadline = time.monotonic() + 10
+    while len(engine.state().endpoints) < 2 and time.monotonic() < deadline:
+        time.sleep(0.005)  # the second change commits; its news may not overtake
+    gate.set()
+    first.join(10)
+    second.join(10)
+    assert told[-1] == 2, told

@@ -53,3 +53,35 @@ def test_a_new_process_reads_what_the_last_one_committed(tmp_path: Path) -> None
     assert second.get("network", "a") == {"id": "a", "name": "front"}
     assert second.revision() == 1
     second.close()
+
+
+def test_a_read_does_not_wait_for_another_threads_open_transaction(tmp_path: Path) -> None:
+    """The engine's transactions hold kernel work: other threads' reads must not queue
+    behind them. They see the last commit; the writing thread sees its own writes."""
+    import threading
+
+    store = SqliteStore(str(tmp_path))
+    with store.transaction() as txn:
+        txn.put("network", "a", {"id": "a", "v": 1})
+    opened, done = threading.Event(), threading.Event()
+
+    def writer() -> None:
+        with store.transaction() as txn:
+            txn.put("network", "a", {"id": "a", "v": 2})
+            assert store.get("network", "a") == {"id": "a", "v": 2}  # its own write
+            opened.set()
+            assert done.wait(10)
+
+    thread = threading.Thread(target=writer)
+    thread.start()
+    try:
+        assert opened.wait(10)
+        # Would block until the writer commits (and the test time out) with one shared
+        # connection: answered at once, from the last commit.
+        assert store.get("network", "a") == {"id": "a", "v": 1}
+        assert store.revision() == 1
+    finally:
+        done.set()
+        thread.join(10)
+    assert store.get("network", "a") == {"id": "a", "v": 2}
+    assert store.revision() == 2
