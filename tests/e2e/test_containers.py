@@ -181,6 +181,11 @@ def test_bad_container_requests_change_nothing(busybox: Daemon) -> None:
     assert status == 404, body
     assert d.api("POST", "/containers/nosuch/start") == (
         404, {"message": "No such container: nosuch"})
+    # Starting a running container: Docker's 304, nothing done.
+    started = ok(d.cli("run", "-d", "busybox", "sleep", "60")).strip()
+    assert d.api("POST", f"/containers/{started}/start")[0] == 304
+    assert inspect(d, started)["State"]["Running"] is True
+    ok(d.cli("rm", "-f", started))
     assert d.api("GET", "/containers/json", query={"all": "1"}) == before
     assert json.loads(ok(d.cli("network", "inspect", "bridge")))[0]["Containers"].keys() == {
         inspect(d, "taken")["Id"]}

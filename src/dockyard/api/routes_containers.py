@@ -169,10 +169,17 @@ async def inspect_container(request: web.Request) -> web.StreamResponse:
 async def start(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     m = manager(b)
-    c = await _get(b, path_ref(request))
-    if c.state.running and not c.state.paused:  # a paused one: the manager's 409
+
+    def start_unless_running(ref: str) -> Container | None:
+        c = m.get(ref)
+        if c.state.running and not c.state.paused:  # a paused one: the manager's 409
+            return None
+        return m.start(c.id)
+
+    # One trip to a worker thread, not two: each costs two thread wake-ups.
+    c = await b.run(start_unless_running, path_ref(request))
+    if c is None:
         return web.Response(status=304)
-    c = await b.run(m.start, c.id)
     publish(b, c, "start")
     return web.Response(status=204)
 
