@@ -191,6 +191,31 @@ def test_bad_container_requests_change_nothing(busybox: Daemon) -> None:
         inspect(d, "taken")["Id"]}
 
 
+def test_run_detached_starts_with_one_request_and_fails_as_docker_does(
+        busybox: Daemon) -> None:
+    d = busybox
+    ok(d.cli("run", "-d", "--name", "one", "busybox", "sleep", "60"))
+    assert inspect(d, "one")["State"]["Running"] is True
+    # A command that cannot start: docker's message and exit code, the container left
+    # created (removed with --rm), as with a separate start request.
+    failed = d.cli("run", "-d", "--name", "broken", "busybox", "nosuchcmd")
+    assert failed.returncode == 127, failed.stderr
+    assert 'exec: "nosuchcmd": executable file not found in $PATH' in failed.stderr
+    assert inspect(d, "broken")["State"]["Status"] == "created"
+    gone = d.cli("run", "-d", "--rm", "--name", "gone", "busybox", "nosuchcmd")
+    assert gone.returncode == 127, gone.stderr
+    assert d.cli("inspect", "gone").returncode == 1
+    # Without our query the API does what Docker's does: create only.
+    spec = {"Image": "busybox", "Cmd": ["sleep", "60"]}
+    status, body = d.api("POST", "/containers/create", spec)
+    assert status == 201 and isinstance(body, dict) and "DockyardStarted" not in body
+    assert inspect(d, body["Id"])["State"]["Status"] == "created"
+    status, body = d.api("POST", "/containers/create", spec, query={"dockyard-start": "1"})
+    assert status == 201 and isinstance(body, dict) and body["DockyardStarted"] is True
+    assert inspect(d, body["Id"])["State"]["Running"] is True
+    ok(d.cli("rm", "-f", *ok(d.cli("ps", "-aq")).split()))
+
+
 @pytest.fixture
 def dockerpy(busybox: Daemon) -> Iterator[object]:
     docker = pytest.importorskip("docker")

@@ -87,22 +87,51 @@ def _int_query(request: web.Request, name: str) -> int | None:
 # ------------------------------------------------------------------ create & list
 
 
+# Dockyard's own addition to ``POST /containers/create``: with ``dockyard-start=1`` the
+# container is also started, as ``docker run -d`` would do next with a second request. Our
+# CLI asks for it to spare a whole request per ``run -d`` (its parse, routing, reply, and
+# two thread wake-ups); it knows the start happened by ``DockyardStarted`` in the reply,
+# and asks for the start itself when that is missing (an engine that ignores the query,
+# such as Docker's). A start that fails leaves the container created, as with two
+# requests, and comes back as ``DockyardStartError`` beside the new id.
+START_QUERY = "dockyard-start"
+STARTED_FIELD = "DockyardStarted"
+START_ERROR_FIELD = "DockyardStartError"
+
+
 async def create(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     m = manager(b)
     body = await _body(request, required=True)
     req = parse_create(body, request.query.get("name"))
-    c = await b.run(m.create, req.spec)
-    try:
-        for extra in req.extra_networks:
-            await b.run(m.connect, c.id, extra.network, aliases=extra.aliases,
-                        ipv4=extra.ipv4, ipv6=extra.ipv6)
-    except BaseException:
-        with contextlib.suppress(DockyardError):
-            await b.run(m.remove, c.id, force=True, volumes=True)
-        raise
+    and_start = query_bool(request, START_QUERY)
+
+    def create_and_connect() -> tuple[Container, Container | None, DockyardError | None]:
+        c = m.create(req.spec)
+        try:
+            for extra in req.extra_networks:
+                m.connect(c.id, extra.network, aliases=extra.aliases, ipv4=extra.ipv4,
+                          ipv6=extra.ipv6)
+        except BaseException:
+            with contextlib.suppress(DockyardError):
+                m.remove(c.id, force=True, volumes=True)
+            raise
+        if not and_start:
+            return c, None, None
+        try:
+            return c, m.start(c.id), None
+        except DockyardError as err:
+            return c, None, err
+
+    c, started, error = await b.run(create_and_connect)
     publish(b, c, "create")
-    return json_response({"Id": c.id, "Warnings": []}, 201)
+    reply: dict[str, Any] = {"Id": c.id, "Warnings": []}
+    if started is not None:
+        publish(b, started, "start")
+        reply[STARTED_FIELD] = True
+    elif error is not None:
+        reply[START_ERROR_FIELD] = {"message": error.message, "status": error.status}
+    return json_response(reply, 201)
 
 
 def _list(b: Backend, all_: bool, filters: dict[str, list[str]], limit: int | None,

@@ -35,7 +35,9 @@ def _fail(cmd: str, message: str, code: int) -> int:
 
 
 def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
-            ) -> tuple[dict[str, Any], str] | int:
+            ) -> tuple[dict[str, Any], dict[str, Any]] | int:
+    """Parse and create; the daemon's reply. ``run -d`` asks the daemon to start the
+    container too (``dockyard-start``, see api/routes_containers.py): one request."""
     from dockyard.cli.run_opts import create_body, split_command
 
     flag_args, command = split_command(args, flags)
@@ -52,12 +54,14 @@ def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
                 return 1
         size = interactive.local_size() if opts["tty"] else None
     body = create_body(opts, rest[0], command, console_size=size)
+    query = {"name": opts["name"] or None}
+    if cmd == "run" and opts["detach"]:
+        query["dockyard-start"] = "1"
     try:
-        created = ctx.client().post("/containers/create", body,
-                                    {"name": opts["name"] or None})
+        created = ctx.client().post("/containers/create", body, query)
     except APIError as err:
         return _fail(cmd, err.message, 125)
-    return opts, created["Id"]
+    return opts, created
 
 
 def create(ctx: Context, args: list[str]) -> int:
@@ -66,7 +70,7 @@ def create(ctx: Context, args: list[str]) -> int:
     result = _create(ctx, "create", args, CREATE_FLAGS)
     if isinstance(result, int):
         return result
-    print(result[1])
+    print(result[1]["Id"])
     return 0
 
 
@@ -76,16 +80,22 @@ def run(ctx: Context, args: list[str]) -> int:
     result = _create(ctx, "run", args, RUN_FLAGS)
     if isinstance(result, int):
         return result
-    opts, container_id = result
+    opts, created = result
+    container_id = created["Id"]
     client = ctx.client()
     path = f"/containers/{container_id}"
     if opts["detach"]:
-        try:
-            client.request("POST", path + "/start")
-        except APIError as err:
+        failed = created.get("DockyardStartError")
+        if failed is None and not created.get("DockyardStarted"):
+            try:  # an engine that does not start on create (Docker's): ask
+                client.request("POST", path + "/start")
+            except APIError as err:
+                failed = {"message": err.message}
+        if failed is not None:
             if opts["rm"]:
                 _remove_quietly(client, container_id)
-            return _fail("run", err.message, start_exit_code(err.message))
+            message = str(failed.get("message", ""))
+            return _fail("run", message, start_exit_code(message))
         print(container_id)
         return 0
     # docker's order: attach, register the wait, start; then the output until it ends.
