@@ -23,8 +23,8 @@ class ObservedManager(ContainerManager):
 
     observers: list[Callable[[Container], None]]
 
-    def _save(self, c: Container) -> Container:
-        saved = super()._save(c)
+    def _save(self, c: Container, *, with_name: bool = False) -> Container:
+        saved = super()._save(c, with_name=with_name)
         for observer in getattr(self, "observers", ()):
             try:
                 observer(saved)

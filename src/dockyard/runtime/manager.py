@@ -240,8 +240,12 @@ class ContainerManager:
         with self._rows:
             return self._locks.setdefault(container_id, threading.RLock())
 
-    def _save(self, c: Container) -> Container:
+    def _save(self, c: Container, *, with_name: bool = False) -> Container:
+        """Write the container's row; ``with_name`` also claims its name in the name index,
+        in the same transaction (a create: one write, and never a name without its row)."""
         with self.store.transaction() as txn:
+            if with_name:
+                txn.put(NAME_KIND, c.name, {"name": c.name, "id": c.id})
             txn.put(CONTAINER_KIND, c.id, c.to_doc())
         with self._changed:
             self._changed.notify_all()
@@ -378,9 +382,7 @@ class ContainerManager:
                     entrypoint=entrypoint, spec=spec, mounts=tuple(mounts),
                     networks=tuple(attachments), healthcheck=healthcheck,
                 )
-                with self.store.transaction() as txn:
-                    txn.put(NAME_KIND, name, {"name": name, "id": container_id})
-                self._save(c)
+                self._save(c, with_name=True)
         except BaseException:
             shutil.rmtree(self.container_dir(container_id), ignore_errors=True)
             for volume in made_volumes:
