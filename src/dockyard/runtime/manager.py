@@ -182,6 +182,11 @@ class ContainerManager:
         self.reconcile()
         return self
 
+    @property
+    def closed(self) -> bool:
+        """Closed: it supervises nothing, so it can no longer stop or remove what runs."""
+        return self.supervisor.stopped
+
     def close(self) -> None:
         """Stop supervising; running containers keep running for the next manager."""
         self.supervisor.stop()

@@ -43,6 +43,10 @@ class Supervisor:
                                             daemon=True)
             self._thread.start()
 
+    @property
+    def stopped(self) -> bool:
+        return self._stopping
+
     def stop(self) -> None:
         """Stop watching (containers keep running; a new manager adopts them)."""
         self._stopping = True

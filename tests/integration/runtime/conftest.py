@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -56,3 +56,16 @@ def manager(engine: Engine, host: Host, init_binary: str, dyrun_binary: str, run
     finally:
         remove_all(mgr)
         mgr.close()
+
+
+def finish(first: ContainerManager, second: ContainerManager | None,
+           remake: Callable[[], ContainerManager]) -> None:
+    """End a test that hands its containers from one manager to the next (a daemon
+    restart): remove everything they ran and close the last manager. A closed manager
+    cannot remove what still runs, so when the test stopped between closing the first and
+    making the second, a new manager adopts the containers first."""
+    manager = second or first
+    if manager.closed:
+        manager = remake()
+    remove_all(manager)
+    manager.close()

@@ -12,7 +12,7 @@ from dockyard.errors import InvalidParameter
 from dockyard.images.store import ImageStore
 from dockyard.runtime import ContainerManager, ContainerSpec
 from tests.integration.hosts import Host, wait_for
-from tests.integration.runtime.conftest import make_manager, remove_all
+from tests.integration.runtime.conftest import finish, make_manager, remove_all
 
 pytestmark = pytest.mark.root
 
@@ -66,9 +66,8 @@ def test_a_container_keeps_the_runtime_that_started_it(
         assert not second.runc.exists(old.id)
         assert second.stop("new", timeout=5).state.exit_code == 143
     finally:
-        manager = second or first
-        remove_all(manager)
-        manager.close()
+        finish(first, second,
+               lambda: make_manager(engine, host, init_binary, "dyrun", dyrun_binary))
 
 
 def test_unknown_runtime_refused(engine: Engine, host: Host, init_binary: str) -> None:

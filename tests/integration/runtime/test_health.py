@@ -10,7 +10,7 @@ from dockyard.engine import Engine
 from dockyard.runtime import ContainerManager, ContainerSpec
 from dockyard.runtime.health import HealthConfig
 from tests.integration.hosts import Host, wait_for
-from tests.integration.runtime.conftest import make_manager, remove_all
+from tests.integration.runtime.conftest import finish, make_manager
 
 pytestmark = pytest.mark.root
 
@@ -109,6 +109,5 @@ def test_adopting_manager_goes_on_probing(engine: Engine, host: Host, init_binar
         assert second.exec("kept", ["touch", "/tmp/ready"]).exit_code == 0
         wait_for(lambda: status_is(second, "kept", "healthy"), what="healthy after adoption")
     finally:
-        manager = second or first
-        remove_all(manager)
-        manager.close()
+        finish(first, second,
+               lambda: make_manager(engine, host, init_binary, "dyrun", dyrun_binary))

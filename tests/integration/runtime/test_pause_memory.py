@@ -15,7 +15,7 @@ from dockyard.kernel import cgroups
 from dockyard.kernel.process import pid_namespace_members
 from dockyard.runtime import ContainerManager, ContainerSpec
 from tests.integration.hosts import Host, wait_for
-from tests.integration.runtime.conftest import make_manager, remove_all
+from tests.integration.runtime.conftest import finish, make_manager
 
 pytestmark = pytest.mark.root
 
@@ -155,9 +155,8 @@ def test_a_paused_container_stays_paused_across_a_manager_restart(
         second.unpause("frozen")
         wait_for(lambda: lines(second, c.id, "f") > counted + 3, what="counter resumed")
     finally:
-        manager = second or first
-        remove_all(manager)
-        manager.close()
+        finish(first, second,
+               lambda: make_manager(engine, host, init_binary, runtime, dyrun_binary))
 
 
 def test_memory_limit_applies_to_the_command_and_its_children(

@@ -15,7 +15,7 @@ from dockyard.errors import NotImplementedKind
 from dockyard.runtime import ContainerManager, ContainerSpec
 from dockyard.runtime.stdio import Console
 from tests.integration.hosts import Host, wait_for
-from tests.integration.runtime.conftest import make_manager, remove_all
+from tests.integration.runtime.conftest import finish, make_manager
 
 pytestmark = pytest.mark.root
 
@@ -125,6 +125,5 @@ def test_a_next_manager_takes_the_terminal_back(
         wait_for(lambda: not second.inspect("kept")["State"]["Running"], what="exit")
         assert second.inspect("kept")["State"]["ExitCode"] == 6
     finally:
-        manager = second or first
-        remove_all(manager)
-        manager.close()
+        finish(first, second,
+               lambda: make_manager(engine, host, init_binary, "dyrun", dyrun_binary))

@@ -10,7 +10,7 @@ import pytest
 from dockyard.engine import Engine
 from dockyard.runtime import ContainerSpec
 from tests.integration.hosts import Host, wait_for
-from tests.integration.runtime.conftest import make_manager, remove_all
+from tests.integration.runtime.conftest import finish, make_manager
 
 pytestmark = pytest.mark.root
 
@@ -20,14 +20,12 @@ def test_exit_while_down_is_recorded_and_running_containers_adopted(
 ) -> None:
     first = make_manager(engine, host, init_binary, runtime, dyrun_binary)
     second = None
-    first_closed = False
     try:
         sleeper = first.run(ContainerSpec("busybox", name="sleeper", cmd=("sleep", "60")))
         quitter = first.run(ContainerSpec(
             "busybox", name="quitter", restart="on-failure:1",
             cmd=("sh", "-c", "echo run; while [ ! -e /tmp/go ]; do sleep 0.05; done; exit 5")))
         first.close()  # the manager goes away; its containers keep running
-        first_closed = True
         assert first.exec(quitter.id, ["touch", "/tmp/go"]).exit_code == 0
         status = os.path.join(first.container_dir(quitter.id), "exit-status")
         wait_for(lambda: os.path.getsize(status) > 0, what="exit while unsupervised")
@@ -42,8 +40,5 @@ def test_exit_while_down_is_recorded_and_running_containers_adopted(
         # The adopted container is stopped by the new manager, exit code and all.
         assert second.stop("sleeper", timeout=5).state.exit_code == 143
     finally:
-        if second is None and first_closed:  # closed, it cannot remove what runs: adopt
-            second = make_manager(engine, host, init_binary, runtime, dyrun_binary)
-        manager = second or first
-        remove_all(manager)
-        manager.close()
+        finish(first, second,
+               lambda: make_manager(engine, host, init_binary, runtime, dyrun_binary))
