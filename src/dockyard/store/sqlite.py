@@ -19,8 +19,9 @@ import json
 import os
 import sqlite3
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from dockyard.store.base import Doc
 
@@ -37,6 +38,15 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);
 """
 
 
+_GET = "SELECT value FROM objects WHERE kind = ? AND key = ?"
+_LIST = "SELECT value FROM objects WHERE kind = ? ORDER BY key"
+_REVISION = "SELECT value FROM meta WHERE name = 'revision'"
+
+
+def _one_doc(rows: list[tuple[str]]) -> Doc | None:
+    return json.loads(rows[0][0]) if rows else None
+
+
 class _SqliteTxn:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
@@ -44,16 +54,10 @@ class _SqliteTxn:
         self._kinds: set[str] = set()
 
     def get(self, kind: str, key: str) -> Doc | None:
-        row = self._conn.execute(
-            "SELECT value FROM objects WHERE kind = ? AND key = ?", (kind, key)
-        ).fetchone()
-        return json.loads(row[0]) if row else None
+        return _one_doc(self._conn.execute(_GET, (kind, key)).fetchall())
 
     def list(self, kind: str) -> list[Doc]:
-        rows = self._conn.execute(
-            "SELECT value FROM objects WHERE kind = ? ORDER BY key", (kind,)
-        ).fetchall()
-        return [json.loads(row[0]) for row in rows]
+        return [json.loads(row[0]) for row in self._conn.execute(_LIST, (kind,)).fetchall()]
 
     def put(self, kind: str, key: str, value: Doc) -> None:
         self._bump(kind)
@@ -102,23 +106,20 @@ class SqliteStore:
         self._reader_lock = threading.Lock()
         self._writing = threading.local()  # .depth: this thread's open transactions
 
-    @contextmanager
-    def _reading(self) -> Iterator[sqlite3.Connection]:
-        """The connection for a read: the reader's, unless this thread is writing."""
+    def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
+        """A read's rows: from the reader's connection, unless this thread is writing.
+        (A plain function, not a context manager: every Engine.state() comes here.)"""
         if getattr(self._writing, "depth", 0):
             with self._lock:
-                yield self._conn
-        else:
-            with self._reader_lock:
-                yield self._reader
+                return self._conn.execute(sql, params).fetchall()
+        with self._reader_lock:
+            return self._reader.execute(sql, params).fetchall()
 
     def get(self, kind: str, key: str) -> Doc | None:
-        with self._reading() as conn:
-            return _SqliteTxn(conn).get(kind, key)
+        return _one_doc(self._read(_GET, (kind, key)))
 
     def list(self, kind: str) -> list[Doc]:
-        with self._reading() as conn:
-            return _SqliteTxn(conn).list(kind)
+        return [json.loads(row[0]) for row in self._read(_LIST, (kind,))]
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTxn]:
@@ -136,16 +137,13 @@ class SqliteStore:
             self._conn.execute("COMMIT")
 
     def revision(self, kinds: Iterable[str] | None = None) -> int:
-        with self._reading() as conn:
-            if kinds is None:
-                row = conn.execute("SELECT value FROM meta WHERE name = 'revision'").fetchone()
-                return int(row[0])
-            names = [f"revision:{kind}" for kind in kinds]
-            marks = ",".join("?" * len(names))
-            row = conn.execute(
-                f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})", names
-            ).fetchone()
-            return int(row[0])
+        if kinds is None:
+            return int(self._read(_REVISION)[0][0])
+        names = [f"revision:{kind}" for kind in kinds]
+        marks = ",".join("?" * len(names))
+        rows = self._read(
+            f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})", names)
+        return int(rows[0][0])
 
     def close(self) -> None:
         with self._reader_lock:
