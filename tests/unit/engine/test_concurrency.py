@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Sequence
 from pathlib import Path
 
 from dockyard import plan
 from dockyard.engine import Engine, EngineConfig
 from dockyard.store import MemoryStore
+from tests.integration.hosts import wait_for
 from tests.unit.engine.fake_kernel import FakeKernel
 
 
@@ -87,9 +87,8 @@ def test_listeners_hear_changes_in_commit_order(tmp_path: Path) -> None:
     assert inside.wait(10)
     second = threading.Thread(target=lambda: engine.connect("app", "b"))
     second.start()
-    deadline = time.monotonic() + 10
-    while len(engine.state().endpoints) < 2 and time.monotonic() < deadline:
-        time.sleep(0.005)  # the second change commits; its news may not overtake
+    # The second change commits; its news may not overtake the first's.
+    wait_for(lambda: len(engine.state().endpoints) == 2, 10, "the second commit")
     gate.set()
     first.join(10)
     second.join(10)
