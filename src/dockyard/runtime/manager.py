@@ -31,7 +31,6 @@ import builtins
 import contextlib
 import functools
 import os
-import secrets
 import shutil
 import signal
 import subprocess
@@ -82,6 +81,7 @@ from dockyard.runtime.disk import tree_size
 from dockyard.runtime.health import HealthConfig, merge_healthcheck
 from dockyard.runtime.healthmon import HealthMonitor
 from dockyard.runtime.inspect import Attached, Paths, inspect_doc, list_item
+from dockyard.runtime.names import random_name
 from dockyard.runtime.options import (
     MountRequest,
     check_memory,
@@ -368,7 +368,7 @@ class ContainerManager:
                 os.makedirs(os.path.join(directory, sub), mode=0o755)
             with self._rows:
                 if not name:
-                    name = self._random_name()
+                    name = random_name(lambda n: self._name_owner(n) is not None)
                 other_id = self._name_owner(name)
                 if other_id is not None:
                     raise Conflict(
@@ -451,17 +451,6 @@ class ContainerManager:
             else:
                 mounts.append(MountPoint("tmpfs", "", request.target, request.read_only))
         return mounts
-
-    def _random_name(self) -> str:
-        for _ in range(64):
-            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}"
-            if self._name_owner(name) is None:
-                return name
-        # 256 names and most taken: a numbered one, as Docker does after its retries
-        while True:
-            name = f"{secrets.choice(_ADJECTIVES)}_{secrets.choice(_NOUNS)}{secrets.randbelow(10)}"
-            if self._name_owner(name) is None:
-                return name
 
     # --------------------------------------------------------------------- start
 
@@ -1383,9 +1372,3 @@ def _epoch(stamp: str) -> float:
 
 def _boottime() -> float:
     return time.clock_gettime(time.CLOCK_BOOTTIME)
-
-
-_ADJECTIVES = ("brave", "calm", "eager", "fond", "gentle", "happy", "jolly", "keen",
-               "lucid", "merry", "nifty", "proud", "quirky", "sharp", "tender", "vivid")
-_NOUNS = ("babbage", "curie", "darwin", "euler", "fermi", "galois", "hopper", "turing",
-          "lovelace", "noether", "pascal", "ritchie", "shannon", "thompson", "wozniak", "yonath")
