@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import threading
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
@@ -125,11 +126,12 @@ def memory_limits(spec: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False,
-               memory_cgroup: str | None = None) -> list[str]:
+               memory_cgroup: str | None = None, mntns_fd: int = 3) -> list[str]:
     """``dyrun run`` directives for an OCI document (pure); ``nodev``: every mount but
     devpts gets ``nodev`` (see the module's note on devices); ``memory_cgroup``: where
-    the document's memory limit, if any, is applied."""
-    args = ["run", "--root", spec["root"]["path"]]
+    the document's memory limit, if any, is applied; ``mntns_fd``: dyrun's descriptor
+    of the template mount namespace."""
+    args = ["run", "--root", spec["root"]["path"], "--mntns", str(mntns_fd)]
     if nodev:
         args += ["--nodev", "1"]
     linux = spec.get("linux") or {}
@@ -198,6 +200,8 @@ class Dyrun:
         self.cgroup_root: str | None = cgroup_root if usable else None
         self.memory_root = memory_root
         self.freezer_root = freezer_root
+        self._template: int | None = None  # fd of the template mount namespace
+        self._template_lock = threading.Lock()
 
     def cgroup(self, container_id: str) -> str | None:
         if self.cgroup_root is None:
@@ -215,15 +219,17 @@ class Dyrun:
                 raise KernelError(f"dyrun run {container_id[:12]}: a memory limit needs the "
                                   f"cgroup v1 memory controller at {self.memory_root}")
             memory = cgroups.memory_path(container_id, root=self.memory_root)
+        template = self._mount_template()
+        fds = (*extra_fds, template)  # the template's fd: dyrun closes it before the init
         argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
-                                         memory_cgroup=memory)]
+                                         memory_cgroup=memory, mntns_fd=2 + len(fds))]
         with open(os.path.join(self.root, container_id), "w"):
             pass
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
             try:
-                pid = spawn_with_fds(self.binary, argv, (null_fd, out_w, out_w, *extra_fds))
+                pid = spawn_with_fds(self.binary, argv, (null_fd, out_w, out_w, *fds))
             finally:
                 os.close(out_w)
                 os.close(null_fd)
@@ -243,6 +249,21 @@ class Dyrun:
             message = text.removeprefix("dyrun: ") or "failed"
             raise KernelError(f"dyrun run {container_id[:12]}: {message}")
         return int(text.split()[1])
+
+    def _mount_template(self) -> int:
+        """The mount namespace every container's is copied from (see dyrun.c's
+        ``template``), made on the first start: copying this process's own would cost
+        O(mounts on the host), and each running container adds two."""
+        with self._template_lock:
+            if self._template is None:
+                self._template = make_mount_template(self.binary, self.root)
+            return self._template
+
+    def close(self) -> None:
+        with self._template_lock:
+            if self._template is not None:
+                os.close(self._template)
+                self._template = None
 
     def exec_process(self, container_id: str, process: Mapping[str, Any], *, pid: int = 0,
                      timeout: float | None = None) -> ExecResult:
@@ -315,3 +336,21 @@ class Dyrun:
     def procs(self, container_id: str) -> list[int]:
         path = self.cgroup(container_id)
         return cgroups.procs(path) if path else []
+
+
+def make_mount_template(binary: str, directory: str) -> int:
+    """A descriptor of a new mount namespace holding only a tmpfs root with ``/root`` and
+    ``/proc``: ``dyrun template`` builds it (over ``directory``, in its own namespace, so
+    nothing here changes) and waits, while this process opens it, for stdin to close."""
+    proc = subprocess.Popen([binary, "template", directory], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdin is not None and proc.stdout is not None
+    try:
+        ready = proc.stdout.readline().strip() == b"ready"
+        fd = os.open(f"/proc/{proc.pid}/ns/mnt", os.O_RDONLY | os.O_CLOEXEC) if ready else -1
+    finally:
+        _, err = proc.communicate(timeout=10)  # closes stdin: the template process exits
+    if fd < 0:
+        message = err.decode(errors="replace").strip().removeprefix("dyrun: ")
+        raise KernelError(f"dyrun template: {message or f'exit {proc.returncode}'}")
+    return fd

@@ -191,6 +191,7 @@ class ContainerManager:
         """Stop supervising; running containers keep running for the next manager."""
         self.supervisor.stop()
         self.health.close()
+        self.dyrun.close()
         with self._rows:
             consoles = list(self._consoles.values())
         for console in consoles:

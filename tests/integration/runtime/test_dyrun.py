@@ -4,12 +4,15 @@ manager (a container keeps the runtime that started it)."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 
 import pytest
 
 from dockyard.engine import Engine
 from dockyard.errors import InvalidParameter
 from dockyard.images.store import ImageStore
+from dockyard.kernel.lean import make_mount_template
 from dockyard.runtime import ContainerManager, ContainerSpec
 from tests.integration.hosts import Host, wait_for
 from tests.integration.runtime.conftest import finish, make_manager, remove_all
@@ -74,3 +77,26 @@ def test_unknown_runtime_refused(engine: Engine, host: Host, init_binary: str) -
     images = ImageStore(host.root, engine.store)
     with pytest.raises(InvalidParameter, match='invalid runtime "crun"'):
         ContainerManager(engine, images, init_binary=init_binary, runtime="crun")
+
+
+def test_the_template_mount_namespace_holds_two_mounts_and_changes_nothing(
+        dyrun_binary: str, tmp_path: object) -> None:
+    """Every container's mount namespace is copied from the template, so the copy costs
+    two mounts however many the host (and its running containers) has."""
+    with open("/proc/self/mountinfo") as f:
+        before = f.read()
+    fd = make_mount_template(dyrun_binary, str(tmp_path))
+    try:
+        # setns into a mount namespace needs a single-threaded process: a fresh one.
+        script = ("import ctypes, sys; libc = ctypes.CDLL(None, use_errno=True); "
+                  f"assert libc.setns({fd}, 0x20000) == 0, ctypes.get_errno(); "
+                  "sys.stdout.write(open('/proc/self/mountinfo').read())")
+        inside = subprocess.run([sys.executable, "-c", script], pass_fds=(fd,),
+                                capture_output=True, text=True, check=True).stdout
+    finally:
+        os.close(fd)
+    mounts = sorted((line.split()[4], line.split(" - ")[1].split()[0])
+                    for line in inside.splitlines())
+    assert mounts == [("/", "tmpfs"), ("/proc", "proc")]
+    with open("/proc/self/mountinfo") as f:
+        assert f.read() == before

@@ -4,11 +4,14 @@ capabilities, masked and read-only kernel interfaces, /dev, its own namespaces."
 from __future__ import annotations
 
 import os
+import subprocess
 
 import pytest
 
 from dockyard.errors import KernelError
 from dockyard.runtime import ContainerManager, ContainerSpec
+from tests.integration.hosts import Host
+from tests.integration.runtime.conftest import remove_all
 
 pytestmark = pytest.mark.root
 
@@ -89,3 +92,37 @@ def test_bind_mount_onto_a_file_fails_cleanly(manager: ContainerManager, tmp_pat
     with pytest.raises(KernelError, match=r"(?i)not a directory"):
         manager.run(ContainerSpec("busybox", cmd=("true",), binds=(f"{tmp_path}:/etc/passwd",)))
     assert manager.containers() == []
+
+
+def test_a_bind_of_a_directory_takes_its_submounts_along(manager: ContainerManager,
+                                                         tmp_path: object) -> None:
+    """Binds are recursive, as Docker's are: what is mounted under the source is there."""
+    source = os.path.join(str(tmp_path), "src")
+    os.makedirs(os.path.join(source, "sub"))
+    subprocess.run(["mount", "-t", "tmpfs", "tmpfs", os.path.join(source, "sub")], check=True)
+    try:
+        with open(os.path.join(source, "sub", "note"), "w") as f:
+            f.write("from the submount\n")
+        code, lines = run(manager, "cat /data/sub/note; cat /etc/hostname >/dev/null && echo ok",
+                          binds=(f"{source}:/data:ro",))
+        assert (code, lines) == (0, ["from the submount", "ok"])
+    finally:
+        subprocess.run(["umount", "-l", os.path.join(source, "sub")], check=True)
+
+
+def test_a_shared_host_mount_learns_nothing_of_the_container(manager: ContainerManager,
+                                                             host: Host) -> None:
+    """On a systemd host / is shared, and so are the container roots mounted under it: the
+    container's own mounts (/proc, /dev, its binds) must still not appear on the host."""
+    subprocess.run(["mount", "--bind", host.root, host.root], check=True)
+    try:
+        subprocess.run(["mount", "--make-shared", host.root], check=True)
+        c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+        rootfs = os.path.join(manager.container_dir(c.id), "rootfs")
+        with open("/proc/self/mountinfo") as f:
+            mounts = [line.split()[4] for line in f]
+        assert rootfs in mounts
+        assert [m for m in mounts if m.startswith(rootfs + "/")] == []
+    finally:
+        remove_all(manager)
+        subprocess.run(["umount", "-l", host.root], check=True)

@@ -55,6 +55,7 @@ def test_mount_options_become_flags_and_data() -> None:
 def test_run_directives_from_the_oci_document() -> None:
     args = dyrun_args(spec())
     assert args[:3] == ["run", "--root", "/c/rootfs"]
+    assert directives(dyrun_args(spec(), mntns_fd=7), "--mntns", 1) == [["7"]]
     assert directives(args, "--netns", 1) == [["/run/netns/x"]]
     assert directives(args, "--hostname", 1) == [["box"]]
     assert directives(args, "--user", 3) == [["0", "0", "5,7"]]
