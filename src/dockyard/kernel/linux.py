@@ -250,12 +250,20 @@ class LinuxKernel:
     # ------------------------------------------------------------- observe
 
     def host_routes(self) -> list[IPv4Network | IPv6Network]:
-        """Destinations of the host's routes, for IPAM's overlap check."""
-        routes = self._netlink(None, netlink.list_routes)
+        """Destinations of the host's IPv4 routes, for IPAM's overlap check (the default
+        pools it chooses from are IPv4). One route dump: the links are listed only while a
+        deletion is pending, since each running container adds one to parse."""
+        def dump(rtnl: Rtnl) -> tuple[list[dict[str, Any]], set[int]]:
+            routes = rtnl.routes(socket.AF_INET)
+            if not self._reaper.pending():
+                return routes, set()
+            # A dying bridge's route is not a host route: its subnet is free again.
+            return routes, {link["index"] for link in rtnl.links()
+                            if self._reaper.pending(link["name"])}
+        routes, dying = self._netlink(None, dump)
         found: list[IPv4Network | IPv6Network] = []
         for route in routes:
-            # A dying bridge's route is not a host route: its subnet is free again.
-            if route["dst"] == "default" or self._reaper.pending(route["dev"] or ""):
+            if route["dst"] == "default" or route["oif"] in dying:
                 continue
             with contextlib.suppress(ValueError):
                 found.append(ip_network(route["dst"], strict=False))

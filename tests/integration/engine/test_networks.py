@@ -36,6 +36,22 @@ def test_first_user_network_takes_172_18(engine: Engine, host: Host) -> None:
     assert engine.create_network("back").pools[0].subnet == "172.19.0.0/16"
 
 
+def test_a_subnet_the_host_routes_is_skipped_and_a_removed_one_is_free_at_once(
+        engine: Engine, host: Host) -> None:
+    """Docker's overlap check against the host's routes: a route to 172.18.0.0/16 (a VPN,
+    another engine's bridge) moves the choice on; the route of a bridge still being deleted
+    in the background does not."""
+    for argv in (["ip", "link", "add", "vpn0", "type", "bridge"],
+                 ["ip", "link", "set", "vpn0", "up"],
+                 ["ip", "route", "add", "172.18.0.0/16", "dev", "vpn0"]):
+        assert host.run(argv).returncode == 0
+    assert engine.create_network("front").pools[0].subnet == "172.19.0.0/16"
+    assert host.run(["ip", "link", "del", "vpn0"]).returncode == 0
+    assert engine.create_network("back").pools[0].subnet == "172.18.0.0/16"
+    engine.remove_network("back")  # its bridge is deleted in the background
+    assert engine.create_network("again").pools[0].subnet == "172.18.0.0/16"
+
+
 def test_reach_within_a_network_on_any_port_but_not_across(engine: Engine) -> None:
     engine.create_network("front")
     engine.create_network("back")
