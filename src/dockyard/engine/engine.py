@@ -35,7 +35,7 @@ from dockyard.ipam import (
     default_gateway,
     make_pool,
 )
-from dockyard.ipam.parse import stored_address
+from dockyard.ipam.parse import stored_address, stored_network
 from dockyard.model.endpoint import Endpoint
 from dockyard.model.ids import (
     BRIDGE_PREFIX,
@@ -58,7 +58,7 @@ from dockyard.model.network import (
     Pool,
 )
 from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
-from dockyard.nft import render_delete
+from dockyard.nft import FirewallState, render_delete
 from dockyard.portmap import Binding, PortSpec, allocate_host_ports
 from dockyard.sandbox.files import render_hostname, render_hosts
 from dockyard.store.base import Store, Txn
@@ -127,6 +127,7 @@ class Engine:
         self._listeners: list[Listener] = []
         self._notify_lock = threading.Lock()
         self._cached: tuple[int, State] | None = None
+        self._firewall_known: tuple[str, FirewallState] | None = None  # see _record_firewall
 
     # ------------------------------------------------------------ plumbing
 
@@ -201,15 +202,18 @@ class Engine:
         is recorded, else the whole table), or None if there is none."""
         new = firewall.firewall_state(after)
         return firewall.firewall_step(
-            txn.get("firewall", "applied"), txn.get("firewall", "state"), new
+            txn.get("firewall", "applied"), txn.get("firewall", "state"), new,
+            known=self._firewall_known,
         )
 
-    @staticmethod
-    def _record_firewall(txn: Txn, step: plan.ApplyFirewall | None) -> None:
+    def _record_firewall(self, txn: Txn, step: plan.ApplyFirewall | None) -> None:
         if isinstance(step, firewall.ApplyFirewallState):
             applied, state = firewall.records(step)
             txn.put("firewall", "applied", applied)
             txn.put("firewall", "state", state)
+            # Trusted by the next step only while the store still holds this very record
+            # (a rolled-back transaction or another process's write changes the sha).
+            self._firewall_known = (state["script_sha256"], step.state)
 
     # ------------------------------------------------------------ networks
 
@@ -313,7 +317,7 @@ class Engine:
             if requests:
                 raise InvalidParameter(f'network "{name}": this driver takes no IPAM config')
             return []
-        existing = [ip_network(p.subnet) for n in state.networks for p in n.pools]
+        existing = [stored_network(p.subnet) for n in state.networks for p in n.pools]
         routes: list[IPv4Network | IPv6Network] | None = None
         if predefined:
             subnet = ip_network(self.config.default_bridge_subnet)
@@ -343,7 +347,7 @@ class Engine:
         return chosen
 
     def _host_routes_not_ours(self, state: State) -> list[IPv4Network | IPv6Network]:
-        ours = {ip_network(p.subnet) for n in state.networks for p in n.pools}
+        ours = {stored_network(p.subnet) for n in state.networks for p in n.pools}
         return [r for r in self.kernel.host_routes() if r not in ours]
 
     def remove_network(self, ref: str) -> None:

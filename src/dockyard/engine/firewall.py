@@ -17,6 +17,7 @@ from dockyard import plan
 from dockyard.engine.gateway import gateway_endpoint
 from dockyard.engine.state import State
 from dockyard.errors import InvalidParameter
+from dockyard.ipam.parse import stored_address, stored_network
 from dockyard.model.network import OPT_HOST_BINDING_IPV4
 from dockyard.nft import (
     FirewallNetwork,
@@ -45,11 +46,11 @@ def firewall_state(state: State) -> FirewallState:
     networks = tuple(
         FirewallNetwork(
             bridge=n.device,
-            subnets=tuple(ip_network(p.subnet) for p in n.pools),
+            subnets=tuple(stored_network(p.subnet) for p in n.pools),
             internal=n.internal,
             icc=n.icc,
             masquerade=n.masquerade,
-            gateway_v4=ip_address(p4.gateway) if (p4 := n.pool_v4()) else None,  # type: ignore[arg-type]
+            gateway_v4=stored_address(p4.gateway) if (p4 := n.pool_v4()) else None,  # type: ignore[arg-type]
         )
         for n in sorted(bridges, key=lambda n: n.device)
     )
@@ -63,7 +64,7 @@ def firewall_state(state: State) -> FirewallState:
             continue
         network = by_id[chosen.network_id]
         addresses: list[IPAddress] = [
-            ip_address(a) for a in (chosen.ipv4_address, chosen.ipv6_address) if a
+            stored_address(a) for a in (chosen.ipv4_address, chosen.ipv6_address) if a
         ]
         default_ip = network.options.get(OPT_HOST_BINDING_IPV4)
         for binding in sandbox.ports:
@@ -147,7 +148,8 @@ def _v4(value: str | None) -> IPv4Address | None:
 
 
 def firewall_step(
-    applied: dict[str, Any] | None, recorded: dict[str, Any] | None, new: FirewallState
+    applied: dict[str, Any] | None, recorded: dict[str, Any] | None, new: FirewallState,
+    known: tuple[str, FirewallState] | None = None,
 ) -> ApplyFirewallState | None:
     """The step taking the table from what the store says is applied to ``new``.
 
@@ -156,13 +158,21 @@ def firewall_step(
     very script, so a reconcile that re-rendered the table makes us start over with a full
     render. With a trusted state the step is an element delta whose ``previous`` is the
     reverse delta, so :meth:`ApplyFirewall.undo` rolls it back. None when nothing changes.
+    ``known``: (script sha256, state) of a record the caller wrote itself, which saves
+    parsing the record back while it is still the one stored.
     """
     applied_script = str((applied or {}).get("script", ""))
-    table = render_ruleset(new)
     old: FirewallState | None = None
-    if recorded and recorded.get("script_sha256") == _sha(applied_script):
-        with contextlib.suppress(InvalidParameter):
-            old = from_doc(recorded.get("state") or {})
+    sha = recorded.get("script_sha256") if recorded else None
+    if recorded and sha == _sha(applied_script):
+        if known is not None and known[0] == sha:
+            old = known[1]
+        else:
+            with contextlib.suppress(InvalidParameter):
+                old = from_doc(recorded.get("state") or {})
+    if old is not None and old == new:
+        return None  # most container starts: no port, no network changes the table
+    table = render_ruleset(new)
     if old is None:
         if applied_script == table:
             return None

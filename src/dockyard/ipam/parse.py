@@ -85,3 +85,10 @@ class _HashedIPv6Address(_HashedOnce, IPv6Address):
 def stored_address(text: str) -> IPAddress:
     """An address already stored (an endpoint's, known valid): parsed once, hashed once."""
     return _HashedIPv6Address(text) if ":" in text else _HashedIPv4Address(text)
+
+
+@functools.lru_cache(maxsize=4096)
+def stored_network(text: str) -> IPNetwork:
+    """A subnet already stored (a network's pool, known valid), parsed once: every change
+    derives the firewall and the pool choice from all networks again."""
+    return ip_network(text)

@@ -102,6 +102,23 @@ def test_engine_step_distrusts_a_state_that_is_not_of_the_applied_table() -> Non
     assert step.previous == reconciled["script"]
 
 
+def test_engine_step_takes_the_state_it_recorded_itself_without_reading_it_back() -> None:
+    first = firewall_step(None, None, STATES["icc_off"])
+    assert first is not None
+    applied, recorded = records(first)
+    known = (recorded["script_sha256"], first.state)
+    # The stored state record is unreadable; the engine's own note of it still serves...
+    damaged = {**recorded, "state": {"networks": "?"}}
+    bigger = FirewallState(networks=(*first.state.networks, DEFAULT))
+    step = firewall_step(applied, damaged, bigger, known=known)
+    assert step is not None and step.script == render_update(first.state, bigger)
+    assert firewall_step(applied, damaged, first.state, known=known) is None
+    # ...but only while the store holds that very record: else a full render, as before.
+    stale = ("0" * 64, first.state)
+    step = firewall_step(applied, damaged, bigger, known=stale)
+    assert step is not None and step.script == render_ruleset(bigger)
+
+
 @pytest.mark.root
 @pytest.mark.skipif(not _nft_check_available(), reason="needs root, nft and unshare")
 @pytest.mark.parametrize(("old", "new"), [
