@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import fcntl
 import os
+import shutil
 import sys
 
 from dockyard.daemon.config import default_exec_root, default_root
@@ -59,6 +60,8 @@ def _reset(root: str, exec_root: str) -> int:
         manager.close()
     failures += engine.purge()
     engine.close()
+    # The emptied trees kept for later containers and sandboxes (dockyard/spares.py).
+    shutil.rmtree(os.path.join(root, "spares"), ignore_errors=True)
     for failure in failures:
         print(f"dockyard reset: {failure}", file=sys.stderr)
     print(f"removed everything made under {root}")

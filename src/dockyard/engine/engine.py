@@ -61,10 +61,13 @@ from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sand
 from dockyard.nft import FirewallState, render_delete
 from dockyard.portmap import Binding, PortSpec, allocate_host_ports
 from dockyard.sandbox.files import render_hostname, render_hosts
+from dockyard.spares import FILE, SpareDirs
 from dockyard.store.base import Store, Txn
 
 # The kinds a State is read from: writes to other kinds (containers, images) keep it valid.
 STATE_KINDS = ("network", "sandbox", "endpoint")
+# What a sandbox directory holds: bind-mounted over the container's /etc files of those names.
+SANDBOX_FILES = ("hosts", "hostname", "resolv.conf")
 
 
 class Kernel(Protocol):
@@ -128,6 +131,9 @@ class Engine:
         self._notify_lock = threading.Lock()
         self._cached: tuple[int, State] | None = None
         self._firewall_known: tuple[str, FirewallState] | None = None  # see _record_firewall
+        # Sandbox directories of removed sandboxes, emptied, for the next ones.
+        self._spares = SpareDirs(os.path.join(config.root, "spares", "sandboxes"),
+                                 {name: FILE for name in SANDBOX_FILES})
 
     # ------------------------------------------------------------ plumbing
 
@@ -812,7 +818,8 @@ class Engine:
         links = self._link_hosts(state, endpoints, networks)
         extra = [_parse_extra_host(entry) for entry in sandbox.extra_hosts]
         directory = self.sandbox_dir(sandbox.id)
-        os.makedirs(directory, exist_ok=True)
+        if not os.path.isdir(directory) and not self._spares.take(directory):
+            os.makedirs(directory, exist_ok=True)
         hostname = sandbox.hostname if sandbox.mode != MODE_HOST else os.uname().nodename
         _write(os.path.join(directory, "hosts"),
                render_hosts(hostname, sandbox.domainname, addresses, links, extra))
@@ -867,12 +874,7 @@ class Engine:
         return cached[1]
 
     def _remove_files(self, sandbox_id: str) -> None:
-        directory = self.sandbox_dir(sandbox_id)
-        for name in ("hosts", "hostname", "resolv.conf"):
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(os.path.join(directory, name))
-        with contextlib.suppress(OSError):
-            os.rmdir(directory)
+        self._spares.give(self.sandbox_dir(sandbox_id))
 
     # ------------------------------------------------------------- reconcile
 

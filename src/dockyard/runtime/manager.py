@@ -43,6 +43,7 @@ from ipaddress import ip_address
 from typing import Any
 
 from dockyard.engine import Engine
+from dockyard.engine.engine import SANDBOX_FILES
 from dockyard.engine.state import State
 from dockyard.errors import (
     Conflict,
@@ -98,6 +99,7 @@ from dockyard.runtime.stdio import Console
 from dockyard.runtime.supervisor import Supervisor
 from dockyard.runtime.users import ResolvedUser, resolve_user
 from dockyard.runtime.volumes import VolumeStore
+from dockyard.spares import DIR, FILE, SpareDirs
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
@@ -149,6 +151,11 @@ class ContainerManager:
         self.volumes = VolumeStore(root, self.store)
         self._dir = os.path.join(root, "containers")
         self._run_dir = os.path.join(exec_root, "containers")
+        # Trees of removed containers, emptied, for the next ones (see dockyard/spares.py).
+        # Not json.log: a follower of the logs (an attached `run --rm`) may still be reading
+        # it, which an unlinked file allows and a truncated one does not.
+        self._spares = SpareDirs(os.path.join(root, "spares", "containers"), {
+            "upper": DIR, "work": DIR, "rootfs": DIR, "exit-status": FILE})
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
         os.makedirs(self._run_dir, mode=0o700, exist_ok=True)
         self.runc = Runc(os.path.join(exec_root, "runc"), runc_binary)
@@ -363,10 +370,12 @@ class ContainerManager:
         try:
             mounts = self._make_mounts(requests, made_volumes, made_dirs)
             # The id is new, so its directories need no lock: new inodes are slow enough
-            # here (~0.1 ms each) that making them under it held up every other create.
+            # here (~0.3-1 ms each) that making them under it held up every other create.
             directory = self.container_dir(container_id)
+            if not self._spares.take(directory):
+                os.makedirs(directory)
             for sub in ("upper", "work", "rootfs"):
-                os.makedirs(os.path.join(directory, sub), mode=0o755)
+                os.makedirs(os.path.join(directory, sub), mode=0o755, exist_ok=True)
             with self._rows:
                 if not name:
                     name = random_name(lambda n: self._name_owner(n) is not None)
@@ -499,7 +508,7 @@ class ContainerManager:
             undo.append(lambda: shutil.rmtree(bundle, ignore_errors=True))
             files = self.engine.sandbox_dir(sandbox.id)
             binds = [BindMount(os.path.join(files, n), f"/etc/{n}")
-                     for n in ("hosts", "hostname", "resolv.conf")]
+                     for n in SANDBOX_FILES]
             binds += [BindMount(m.source, m.target, m.read_only) for m in c.mounts
                       if m.type != "tmpfs"]
             oci = build_spec(
@@ -935,7 +944,7 @@ class ContainerManager:
                 console = self._consoles.pop(c.id, None)
             if console is not None:
                 console.discard()
-            shutil.rmtree(self.container_dir(c.id), ignore_errors=True)
+            self._spares.give(self.container_dir(c.id))
             if volumes:
                 for m in c.mounts:
                     if m.type == "volume" and m.anonymous:

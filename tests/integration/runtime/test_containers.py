@@ -189,3 +189,20 @@ def test_the_writable_layer_holds_only_what_the_container_wrote(
     found = sorted(os.path.relpath(os.path.join(d, f), upper)
                    for d, dirs, files in os.walk(upper) for f in files + dirs)
     assert found == ["tmp", "tmp/mine"]
+
+
+def test_a_container_after_a_removed_one_starts_from_nothing_of_it(
+        manager: ContainerManager) -> None:
+    """Removed containers' trees are kept for the next ones (dockyard/spares.py): the next
+    container must not see a file, a mode, a log line or an /etc entry of the last one."""
+    first = manager.run(ContainerSpec("busybox", name="first", hostname="first", cmd=(
+        "sh", "-c", "echo secret > /secret && chmod 700 / && echo first-output")))
+    assert manager.wait(first.id, timeout=10) == 0
+    manager.remove(first.id)
+    second = manager.run(ContainerSpec("busybox", name="second", cmd=(
+        "sh", "-c", "ls /secret 2>&1; stat -c %a /; cat /etc/hostname")))
+    assert manager.wait(second.id, timeout=10) == 0
+    lines = output(manager, second.id).splitlines()
+    assert "No such file or directory" in lines[0]
+    assert lines[1:] == ["755", second.id[:12]]
+    assert not any("first" in line for line in lines)
