@@ -19,7 +19,7 @@ Shape of the table (the rules never change; only set and map elements do)::
 
     FORWARD      (filter)  → DY-INTERNAL, then accept DNAT'd flows, then → DY-ISOLATE
     DY-INTERNAL            @internal bridges: nothing leaves, nothing enters
-    DY-ISOLATE             @no_icc drops, then @isolate (pairs of distinct bridges) drops
+    DY-ISOLATE             @no_icc drops, then drops between two different bridges of ours
     PREROUTING   (dstnat)  local destination → DY-PORTS
     OUTPUT       (-100)    local destination → DY-PORTS (host-originated, incl. 127.0.0.1)
     DY-PORTS               DNAT through the port maps, host-address maps first
@@ -41,7 +41,7 @@ Why the flows we allow are not hit by our drops (replies included):
   status belongs to the whole connection, so its replies are accepted the same way;
 * internal networks get no published ports (their forwards are skipped, as Docker does),
   and DY-INTERNAL runs first, so nothing DNAT'd reaches them either; traffic between two
-  internal bridges is dropped by the isolation pairs.
+  internal bridges is dropped by isolation.
 """
 
 from __future__ import annotations
@@ -97,7 +97,11 @@ _CHAINS = (
             # with iifname == oifname == the bridge (br_netfilter), which is what this
             # catches; a pair of two different no_icc bridges is an isolation drop anyway.
             'iifname @no_icc oifname @no_icc drop comment "icc disabled"',
-            'iifname . oifname @isolate drop comment "isolated from other dockyard networks"',
+            # "Both interfaces ours, and not the same one": nft compares no field with
+            # another, so (iif, oif) is looked up among the n pairs (b, b), where a set of
+            # the pairs of distinct bridges held n*(n-1) and every render grew with it.
+            "iifname @bridges oifname @bridges iifname . oifname != @same_bridge drop "
+            'comment "isolated from other dockyard networks"',
         ),
     ),
     _Chain(

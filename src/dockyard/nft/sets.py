@@ -36,7 +36,7 @@ DECLS: tuple[SetDecl, ...] = (
     SetDecl("bridges", "ifname"),
     SetDecl("internal", "ifname"),
     SetDecl("no_icc", "ifname"),
-    SetDecl("isolate", "ifname . ifname"),
+    SetDecl("same_bridge", "ifname . ifname"),
     SetDecl("ports4_host", "ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service",
             is_map=True),
     SetDecl("ports4_any", "inet_proto . inet_service : ipv4_addr . inet_service", is_map=True),
@@ -58,8 +58,7 @@ def contents(state: FirewallState) -> dict[str, frozenset[Element]]:
     """Every set's and map's elements for ``state`` (all declared names present).
 
     Remembered for the last few states: one change renders the table and the deltas both
-    ways, from the same two states, and ``isolate`` grows with the square of the networks.
-    Callers must not change the returned dict."""
+    ways, from the same two states. Callers must not change the returned dict."""
     out: dict[str, set[Element]] = {d.name: set() for d in DECLS}
     networks = sorted(state.networks, key=lambda n: n.bridge)
     internal = {n.bridge for n in networks if n.internal}
@@ -72,9 +71,7 @@ def contents(state: FirewallState) -> dict[str, frozenset[Element]]:
             out["internal"].add((br, None))
         if not net.icc:
             out["no_icc"].add((br, None))
-        for other in networks:
-            if other.bridge != net.bridge:
-                out["isolate"].add((f"{br} . {_q(other.bridge)}", None))
+        out["same_bridge"].add((f"{br} . {br}", None))
         for subnet in net.subnets:
             fam = subnet.version
             out[f"subnets{fam}"].add((f"{br} . {subnet}", None))

@@ -32,10 +32,7 @@ def test_adding_a_network_only_adds_elements() -> None:
     lines = script.splitlines()
     assert all(ln.startswith("add element inet dockyard ") for ln in lines)
     assert 'add element inet dockyard bridges { "dy-front" }' in lines
-    assert (
-        'add element inet dockyard isolate { "dockyard0" . "dy-front", "dy-front" . "dockyard0" }'
-        in lines
-    )
+    assert 'add element inet dockyard same_bridge { "dy-front" . "dy-front" }' in lines
     assert "add element inet dockyard masq4 { 172.18.0.0/16 }" in lines
     assert 'add element inet dockyard subnets4 { "dy-front" . 172.18.0.0/16 }' in lines
     assert len(lines) == 4  # nothing about the network that was already there
