@@ -186,8 +186,8 @@ class Dyrun:
     def __init__(self, binary: str, root: str, devices: str = "nodev",
                  cgroup_root: str = CGROUP_DEVICES, memory_root: str = cgroups.MEMORY_ROOT,
                  freezer_root: str = cgroups.FREEZER_ROOT) -> None:
-        """``root``: this manager's directory of started containers (one empty file
-        each), so that cleaning up never touches another manager's containers.
+        """``root``: this manager's directory of started containers with cgroups (one
+        empty file each), so that cleaning up never touches another manager's.
         ``devices``: "nodev" or "cgroup" (falls back to "nodev" without a v1 devices
         controller), see the module's note."""
         if devices not in ("nodev", "cgroup"):
@@ -223,8 +223,12 @@ class Dyrun:
         fds = (*extra_fds, template)  # the template's fd: dyrun closes it before the init
         argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
                                          memory_cgroup=memory, mntns_fd=2 + len(fds))]
-        with open(os.path.join(self.root, container_id), "w"):
-            pass
+        if cgroup or memory:
+            # The mark that this manager has runtime state to clean (the cgroups dyrun
+            # makes) should the container's row ever be lost; without a cgroup there is
+            # nothing to clean, and a new inode can cost a millisecond here.
+            with open(os.path.join(self.root, container_id), "w"):
+                pass
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:

@@ -100,3 +100,24 @@ def test_the_template_mount_namespace_holds_two_mounts_and_changes_nothing(
     assert mounts == [("/", "tmpfs"), ("/proc", "proc")]
     with open("/proc/self/mountinfo") as f:
         assert f.read() == before
+
+
+def test_only_a_container_with_cgroups_is_marked_for_cleanup(
+        engine: Engine, host: Host, init_binary: str, dyrun_binary: str) -> None:
+    """The runtime's marks list what a lost container row would leave behind (its
+    cgroups); a container without a memory limit has none, so it costs no mark (a new
+    inode, up to a millisecond on this VM's filesystem)."""
+    if not os.path.isdir("/sys/fs/cgroup/memory"):
+        pytest.skip("no cgroup v1 memory controller")
+    manager = make_manager(engine, host, init_binary, "dyrun", dyrun_binary)
+    try:
+        plain = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+        limited = manager.run(ContainerSpec("busybox", cmd=("sleep", "60"),
+                                            memory=64 * 1024 * 1024))
+        assert manager.dyrun.list_ids() == [limited.id]
+        assert not manager.dyrun.exists(plain.id)
+        manager.remove(limited.id, force=True)
+        assert manager.dyrun.list_ids() == []
+    finally:
+        remove_all(manager)
+        manager.close()
