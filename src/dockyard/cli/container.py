@@ -9,6 +9,7 @@ import sys
 from dockyard.cli.context import Context, daemon_error, environ, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.output import ago, human_size, render_rows, tabwrite
+from dockyard.client import jsonlite
 from dockyard.client.http import APIError, Client, hijack, quote
 
 TYPE_CHECKING = False
@@ -112,9 +113,7 @@ def run(ctx: Context, args: list[str]) -> int:
     if _session(client, path + "/resize", stream, opts["interactive"], opts["tty"],
                 opts["detach_keys"]):
         return 0  # detached: the container runs on
-    import json
-
-    doc = json.loads(waiter.body or b"{}")
+    doc = jsonlite.loads(waiter.body or b"{}")
     return int(doc.get("StatusCode", 125))
 
 
@@ -228,9 +227,7 @@ def _start_attached(ctx: Context, opts: dict[str, Any], refs: list[str]) -> int:
         return daemon_error(err)
     if _session(client, path + "/resize", stream, stdin, tty, opts["detach_keys"]):
         return 0
-    import json
-
-    return int(json.loads(waiter.body or b"{}").get("StatusCode", 0))
+    return int(jsonlite.loads(waiter.body or b"{}").get("StatusCode", 0))
 
 
 def attach(ctx: Context, args: list[str]) -> int:

@@ -86,9 +86,7 @@ def daemon_error(err: APIError) -> int:
 
 def print_json(docs: Any) -> None:
     """Indented as the docker CLI indents inspect output (4 spaces)."""
-    import json  # only here: indentation is the stdlib's job (see client/jsonlite.py)
-
-    print(json.dumps(docs, indent=4, ensure_ascii=False))
+    print(jsonlite.dumps_indented(docs))
 
 
 def parse_filters(values: Sequence[str]) -> str | None:

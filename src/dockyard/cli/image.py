@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 
@@ -10,6 +9,7 @@ from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.network import print_inspected
 from dockyard.cli.output import ago, human_size, render_rows
+from dockyard.client import jsonlite
 from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
@@ -157,7 +157,7 @@ def import_(ctx: Context, args: list[str]) -> int:
 def _print_progress(lines: Any) -> int:
     """Docker's JSON progress stream: print statuses, stop at the first error."""
     for line in lines:
-        doc = json.loads(line)
+        doc = jsonlite.loads(line)
         if doc.get("error") or doc.get("errorDetail"):
             message = doc.get("error") or doc["errorDetail"].get("message", "")
             print(message, file=sys.stderr)

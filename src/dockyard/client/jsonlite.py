@@ -3,8 +3,8 @@
 Why not ``json``: importing it imports ``re`` (and with it ``enum``, ``functools`` and
 ``collections``), which on this class of machine costs several milliseconds of every
 CLI command: more than the request itself. ``_json`` holds the same C scanner and
-encoder that ``json`` uses, so the results are the same; only compact output is made
-here, and anything else (indentation, errors) goes to ``json`` itself, imported then.
+encoder that ``json`` uses, so the results are the same. Indented output (``inspect``) is
+walked here in Python, as ``json`` itself does it; only errors go to ``json``, imported then.
 """
 
 from __future__ import annotations
@@ -60,3 +60,76 @@ def loads(text: str | bytes) -> Any:
 
 def dumps(value: Any) -> str:
     return "".join(_encode(value, 0))
+
+
+def dumps_indented(value: Any, indent: int = 4) -> str:
+    """``json.dumps(value, indent=indent, ensure_ascii=False)``: what ``inspect`` prints.
+    The C encoder has no indentation (``json`` falls back to Python for it too), so this
+    walks the value itself; the scalars are encoded as ``json`` encodes them."""
+    out: list[str] = []
+    _indented(value, out, " " * indent, "\n")
+    return "".join(out)
+
+
+def _indented(value: Any, out: list[str], step: str, newline: str) -> None:
+    # The order of json's own checks: a bool is an int, and str/int/float subclasses
+    # (enums) are written as their base type.
+    if isinstance(value, str):
+        out.append(_string(value))
+    elif value is None:
+        out.append("null")
+    elif value is True:
+        out.append("true")
+    elif value is False:
+        out.append("false")
+    elif isinstance(value, int):
+        out.append(int.__repr__(value))
+    elif isinstance(value, float):
+        out.append(_float(value))
+    elif isinstance(value, (list, tuple)):
+        if not value:
+            out.append("[]")
+            return
+        inner = newline + step
+        out.append("[")
+        for index, item in enumerate(value):
+            out.append(inner if index == 0 else "," + inner)
+            _indented(item, out, step, inner)
+        out.append(newline + "]")
+    elif isinstance(value, dict):
+        if not value:
+            out.append("{}")
+            return
+        inner = newline + step
+        out.append("{")
+        for index, (key, item) in enumerate(value.items()):
+            out.append(inner if index == 0 else "," + inner)
+            out.append(_string(_key(key)))
+            out.append(": ")
+            _indented(item, out, step, inner)
+        out.append(newline + "}")
+    else:
+        _unencodable(value)
+
+
+_string = _json.encode_basestring  # ensure_ascii=False: non-ASCII text stays as it is
+
+
+def _float(value: float) -> str:
+    if value != value:
+        return "NaN"
+    if value in (float("inf"), float("-inf")):
+        return "Infinity" if value > 0 else "-Infinity"
+    return float.__repr__(value)
+
+
+def _key(key: object) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, float):
+        return _float(key)
+    if key is True or key is False or key is None:
+        return {True: "true", False: "false", None: "null"}[key]
+    if isinstance(key, int):
+        return int.__repr__(key)
+    raise TypeError(f"keys must be str, int, float, bool or None, not {type(key).__name__}")
