@@ -234,3 +234,18 @@ def test_state_survives_a_new_process(host: Host) -> None:
         assert second.state().endpoint(net.id, second.sandbox("box").id) == ep
     finally:
         second.close()
+
+
+def test_host_sysctls_are_the_host_namespaces_from_any_thread(engine: Engine, host: Host) -> None:
+    """A thread already in the host's namespace reads and writes its /proc/sys directly;
+    any other thread (this test's, in the machine's own namespace) goes through the host's
+    worker: both must see the host's value, never the machine's."""
+    from dockyard.kernel.ns import run_in_netns
+
+    key = "net/ipv4/conf/lo/route_localnet"
+    assert host.run(["sysctl", "-qw", "net.ipv4.conf.lo.route_localnet=1"]).returncode == 0
+    with open(f"/proc/sys/{key}") as f:
+        assert f.read().strip() == "0"  # the machine's own, untouched
+    kernel = engine.kernel
+    assert kernel.read_sysctl(key) == "1"  # type: ignore[attr-defined]
+    assert run_in_netns(host.netns, lambda: kernel.read_sysctl(key)) == "1"  # type: ignore[attr-defined]
