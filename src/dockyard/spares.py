@@ -25,6 +25,11 @@ import threading
 from collections.abc import Mapping
 
 DIR, FILE = "dir", "file"
+POOLS = "spares"  # under a state root: one pool per kind of tree, all removed by a reset
+
+
+def pool_dir(root: str, kind: str) -> str:
+    return os.path.join(root, POOLS, kind)
 
 
 class SpareDirs:

@@ -60,8 +60,9 @@ def _reset(root: str, exec_root: str) -> int:
         manager.close()
     failures += engine.purge()
     engine.close()
-    # The emptied trees kept for later containers and sandboxes (dockyard/spares.py).
-    shutil.rmtree(os.path.join(root, "spares"), ignore_errors=True)
+    from dockyard.spares import POOLS  # the emptied trees kept for later containers
+
+    shutil.rmtree(os.path.join(root, POOLS), ignore_errors=True)
     for failure in failures:
         print(f"dockyard reset: {failure}", file=sys.stderr)
     print(f"removed everything made under {root}")

@@ -61,7 +61,7 @@ from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sand
 from dockyard.nft import FirewallState, render_delete
 from dockyard.portmap import Binding, PortSpec, allocate_host_ports
 from dockyard.sandbox.files import render_hostname, render_hosts
-from dockyard.spares import FILE, SpareDirs
+from dockyard.spares import FILE, SpareDirs, pool_dir
 from dockyard.store.base import Store, Txn
 
 # The kinds a State is read from: writes to other kinds (containers, images) keep it valid.
@@ -132,7 +132,7 @@ class Engine:
         self._cached: tuple[int, State] | None = None
         self._firewall_known: tuple[str, FirewallState] | None = None  # see _record_firewall
         # Sandbox directories of removed sandboxes, emptied, for the next ones.
-        self._spares = SpareDirs(os.path.join(config.root, "spares", "sandboxes"),
+        self._spares = SpareDirs(pool_dir(config.root, "sandboxes"),
                                  {name: FILE for name in SANDBOX_FILES})
 
     # ------------------------------------------------------------ plumbing

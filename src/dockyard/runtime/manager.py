@@ -99,7 +99,7 @@ from dockyard.runtime.stdio import Console
 from dockyard.runtime.supervisor import Supervisor
 from dockyard.runtime.users import ResolvedUser, resolve_user
 from dockyard.runtime.volumes import VolumeStore
-from dockyard.spares import DIR, FILE, SpareDirs
+from dockyard.spares import DIR, FILE, SpareDirs, pool_dir
 
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 DEFAULT_STOP_TIMEOUT = 10
@@ -154,7 +154,7 @@ class ContainerManager:
         # Trees of removed containers, emptied, for the next ones (see dockyard/spares.py).
         # Not json.log: a follower of the logs (an attached `run --rm`) may still be reading
         # it, which an unlinked file allows and a truncated one does not.
-        self._spares = SpareDirs(os.path.join(root, "spares", "containers"), {
+        self._spares = SpareDirs(pool_dir(root, "containers"), {
             "upper": DIR, "work": DIR, "rootfs": DIR, "exit-status": FILE})
         os.makedirs(self._dir, mode=0o700, exist_ok=True)
         os.makedirs(self._run_dir, mode=0o700, exist_ok=True)
