@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(nftables iproute2 busybox-static dnsutils dnsperf runc gcc libc6-dev python3-venv util-linux procps coreutils)
+APT_PACKAGES=(nftables iproute2 busybox-static dnsutils dnsperf runc gcc libc6-dev musl-tools python3-venv util-linux procps coreutils)
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
     dpkg -s "$pkg" >/dev/null 2>&1 || missing+=("$pkg")

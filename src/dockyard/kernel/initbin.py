@@ -26,9 +26,19 @@ DYRUN_SOURCE = os.path.join(_HERE, "dyrun.c")
 _built: dict[str, str] = {}
 
 
-def ensure_init_binary(dest_dir: str, cc: str = "gcc") -> str:
+def ensure_init_binary(dest_dir: str, cc: str | None = None) -> str:
     """Path of the compiled init for the current source, compiling it when missing."""
-    return ensure_binary(SOURCE, "dyinit", dest_dir, cc)
+    return ensure_binary(SOURCE, "dyinit", dest_dir, cc or init_compiler())
+
+
+def init_compiler() -> str:
+    """musl's gcc wrapper where installed, else gcc.
+
+    dyinit lives as long as its container, so its memory is paid once per container: built
+    against musl it keeps ~16 KiB of private memory and 24 KiB of page tables, against
+    glibc's static startup (TLS and stdio set up on a heap) ~60 and ~36.
+    """
+    return "musl-gcc" if shutil.which("musl-gcc") else "gcc"
 
 
 def ensure_dyrun_binary(dest_dir: str, cc: str = "gcc") -> str:
@@ -40,7 +50,7 @@ HEADERS = (os.path.join(_HERE, "sendfd.h"),)  # what the sources #include from h
 
 
 def ensure_binary(source: str, name: str, dest_dir: str, cc: str = "gcc") -> str:
-    hasher = hashlib.sha256()
+    hasher = hashlib.sha256(cc.encode())  # another compiler makes another binary
     for path in (source, *HEADERS):  # a changed header makes a new binary too
         with open(path, "rb") as f:
             hasher.update(f.read())
