@@ -37,6 +37,7 @@ NLMSGERR_ATTR_MSG = 1
 
 IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
 IFLA_LINKINFO, IFLA_AF_SPEC, IFLA_NET_NS_FD, IFLA_EXT_MASK = 18, 26, 28, 29
+IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES = 31, 32
 IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE = 8, 1
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 VETH_INFO_PEER = 1
@@ -238,10 +239,15 @@ class Rtnl:
                     peer_mac: str = "", mtu: int = 0) -> None:
         """A veth pair, this end enslaved to ``master`` and up, the peer born in the
         namespace of ``peer_netns_fd`` under its final name: one request."""
-        peer = attr_str(IFLA_IFNAME, peer_name) + attr_u32(IFLA_NET_NS_FD, peer_netns_fd)
+        # One queue each way. The kernel's default for veth is one per possible CPU, and
+        # each queue is sysfs nodes and queue state (~1 KiB) that a veth never uses: its
+        # transmit hands the packet straight to the peer on the sending CPU.
+        queues = attr_u32(IFLA_NUM_TX_QUEUES, 1) + attr_u32(IFLA_NUM_RX_QUEUES, 1)
+        peer = (attr_str(IFLA_IFNAME, peer_name) + attr_u32(IFLA_NET_NS_FD, peer_netns_fd)
+                + queues)
         if peer_mac:
             peer += attr(IFLA_ADDRESS, mac_bytes(peer_mac))
-        own = attr_str(IFLA_IFNAME, name) + attr_u32(IFLA_MASTER, master)
+        own = attr_str(IFLA_IFNAME, name) + attr_u32(IFLA_MASTER, master) + queues
         if mtu:
             peer += attr_u32(IFLA_MTU, mtu)
             own += attr_u32(IFLA_MTU, mtu)

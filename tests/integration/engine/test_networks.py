@@ -249,3 +249,16 @@ def test_host_sysctls_are_the_host_namespaces_from_any_thread(engine: Engine, ho
     kernel = engine.kernel
     assert kernel.read_sysctl(key) == "1"  # type: ignore[attr-defined]
     assert run_in_netns(host.netns, lambda: kernel.read_sysctl(key)) == "1"  # type: ignore[attr-defined]
+
+
+def test_an_endpoints_veth_pair_has_one_queue_each_way(engine: Engine, host: Host) -> None:
+    """The kernel would give a veth one queue per possible CPU, each sysfs nodes and state
+    held for the container's lifetime; a veth never spreads packets over queues."""
+    net = engine.create_network("queues")
+    box = engine.create_sandbox("box")
+    engine.connect("queues", "box")
+    port = host.run(["ip", "-o", "link", "show", "master", net.device]).stdout.split(": ")[1]
+    port = port.split("@")[0]
+    for details in (host.run(["ip", "-d", "link", "show", port]).stdout,
+                    run_in(box.netns, ["ip", "-d", "link", "show", "eth0"]).stdout):
+        assert "numtxqueues 1 numrxqueues 1 " in details
