@@ -173,7 +173,8 @@ class LinuxKernel:
             if getattr(self._local, "defer", False):
                 # Teardown: removing elements waits out a grace period; do it after the
                 # reply, in order with every later firewall change (they wait for it).
-                self._reaper.submit(_FIREWALL, lambda _rtnl: _apply_firewall(step))
+                self._reaper.submit(_FIREWALL, lambda _rtnl: _apply_firewall(step),
+                                    lane="firewall")
             else:
                 self._reaper.wait_for(_FIREWALL)
                 self._host(lambda: _apply_firewall(step))
