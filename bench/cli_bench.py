@@ -7,7 +7,8 @@ times ``dockyard network create``, ``network rm``, ``network connect``/``disconn
 Docker/podman running the same commands when a working engine is installed. Containers:
 ``run -d`` on a user network (the command returns once the container runs), ``run -d -p``,
 ``rm -f``, 200 containers started by 1 and by 8 parallel clients, and the memory each idle
-container costs (the rise in the host's used memory, over 100 idle ``sleep`` containers).
+container costs (over 100 idle ``sleep`` containers: the rise in the host's used memory, or
+the sum of the parts it is made of, whichever is larger).
 
 Usage (root): .venv/bin/python bench/cli_bench.py [--rounds N]
 """
@@ -140,10 +141,17 @@ def containers(daemon: object, cli: list[str], rounds: int) -> None:
         for start in range(0, len(ids), 50):
             subprocess.run([*cli, "rm", "-f", *ids[start:start + 50]], check=True,
                            stdout=subprocess.DEVNULL)
-    per = _memory_per_container(cli, 100)
+    used, parts = _memory_per_container(cli, 100)
+    # The rise in used memory is what a user sees, but it reads low when the kernel reuses
+    # slab pages that removed containers freed; the sum of the parts does not. The target
+    # is judged on the larger.
+    summed = sum(parts.values()) / 1024
+    per = max(used, summed)
     print(f"  memory per idle container: {per:.2f} MiB   target ≤ 0.5 MiB: "
           + ("met" if per <= 0.5 else "MISSED")
           + "".join(f"   {tool} {value:.1f} MiB" for tool, value in MEMORY_ELSEWHERE.items()))
+    print(f"    used memory rose {used:.2f} MiB a container; its parts: "
+          + ", ".join(f"{label} {kib:.0f} KiB" for label, kib in parts.items()))
 
 
 def _many(cli: list[str], count: int, clients: int) -> float:
@@ -160,39 +168,47 @@ def _many(cli: list[str], count: int, clients: int) -> float:
     return count / (time.perf_counter() - start)
 
 
-def _used_mib() -> float:
+# Where a container's memory goes, as /proc/meminfo splits it (KiB).
+MEMORY_PARTS = {"AnonPages": "processes", "SUnreclaim": "kernel objects",
+                "PageTables": "page tables", "KernelStack": "kernel stacks"}
+
+
+def _meminfo() -> dict[str, int]:
     info = {}
     with open("/proc/meminfo") as f:
         for line in f:
             key, value = line.split(":", 1)
             info[key] = int(value.split()[0])
-    return (info["MemTotal"] - info["MemAvailable"]) / 1024
+    info["Used"] = info["MemTotal"] - info["MemAvailable"]
+    return info
 
 
-def _settled_used_mib(limit: float = 15.0) -> float:
-    """Used memory once it stops moving: the kernel frees what removed containers left
+def _settled_meminfo(limit: float = 15.0) -> dict[str, int]:
+    """Memory once used stops moving: the kernel frees what removed containers left
     (namespaces, RCU callbacks) for seconds after, which read as a negative cost."""
-    last = _used_mib()
+    last = _meminfo()
     deadline = time.monotonic() + limit
     while time.monotonic() < deadline:
         time.sleep(1)
-        now = _used_mib()
-        if abs(now - last) < 0.5:
+        now = _meminfo()
+        if abs(now["Used"] - last["Used"]) < 512:
             return now
         last = now
     return last
 
 
-def _memory_per_container(cli: list[str], count: int) -> float:
-    """The rise in used memory per idle container (kernel objects, init, daemon state)."""
-    before = _settled_used_mib()
+def _memory_per_container(cli: list[str], count: int) -> tuple[float, dict[str, float]]:
+    """The rise in used memory per idle container in MiB (kernel objects, init, daemon
+    state), and its parts in KiB."""
+    before = _settled_meminfo()
     for i in range(count):
         subprocess.run([*cli, "run", "-d", "--name", f"m{i}", "--network", "bench", "busybox",
                         "sleep", "600"], check=True, stdout=subprocess.DEVNULL)
-    after = _settled_used_mib()
+    after = _settled_meminfo()
     subprocess.run([*cli, "rm", "-f", *[f"m{i}" for i in range(count)]], check=True,
                    stdout=subprocess.DEVNULL)
-    return (after - before) / count
+    parts = {label: (after[key] - before[key]) / count for key, label in MEMORY_PARTS.items()}
+    return (after["Used"] - before["Used"]) / count / 1024, parts
 
 
 def _others(name: str) -> dict[str, float]:
