@@ -138,6 +138,7 @@ class LinuxKernel:
             session.close()
 
     def _apply_one(self, step: plan.Step) -> None:
+        self._reaper.note_busy()  # background deletions hold off while changes come in
         try:
             self._dispatch(step)
         except KernelError:
@@ -168,15 +169,7 @@ class LinuxKernel:
         elif isinstance(step, plan.Sysctl):
             self._thread_in(step.netns, lambda: _write_sysctl(step.key, step.value))
         elif isinstance(step, plan.ApplyFirewall):
-            if not step.script:
-                return
-            if getattr(self._local, "defer", False):
-                # Teardown: removing elements waits out a grace period; do it after the
-                # reply, in order with every later firewall change (they wait for it).
-                self._reaper.submit(_FIREWALL, lambda _rtnl: _apply_firewall(step),
-                                    lane="firewall")
-            else:
-                self._reaper.wait_for(_FIREWALL)
+            if step.script:
                 self._host(lambda: _apply_firewall(step))
         else:
             raise KernelError(f"unknown plan step {step!r}")
@@ -262,19 +255,13 @@ class LinuxKernel:
 
     def host_routes(self) -> list[IPv4Network | IPv6Network]:
         """Destinations of the host's IPv4 routes, for IPAM's overlap check (the default
-        pools it chooses from are IPv4). One route dump: the links are listed only while a
-        deletion is pending, since each running container adds one to parse."""
-        def dump(rtnl: Rtnl) -> tuple[list[dict[str, Any]], set[int]]:
-            routes = rtnl.routes(socket.AF_INET)
-            if not self._reaper.pending():
-                return routes, set()
-            # A dying bridge's route is not a host route: its subnet is free again.
-            return routes, {link["index"] for link in rtnl.links()
-                            if self._reaper.pending(link["name"])}
-        routes, dying = self._netlink(None, dump)
+        pools it chooses from are IPv4). One route dump, no link dump: each running
+        container adds a link to parse. A removed bridge waiting for deletion is down,
+        and a down device has no routes, so its subnet is free at once."""
+        routes = self._netlink(None, lambda rtnl: rtnl.routes(socket.AF_INET))
         found: list[IPv4Network | IPv6Network] = []
         for route in routes:
-            if route["dst"] == "default" or route["oif"] in dying:
+            if route["dst"] == "default":
                 continue
             with contextlib.suppress(ValueError):
                 found.append(ip_network(route["dst"], strict=False))
@@ -321,8 +308,7 @@ class LinuxKernel:
         return self._host(probe)
 
     def nft(self, script: str) -> str:
-        self._reaper.wait_for(_FIREWALL)
-        return self._host(lambda: nftables.run(script))
+        return self._host(lambda: nftables.run(script, keep=True))
 
     def read_sysctl(self, key: str, netns: str | None = None) -> str:
         def read() -> str:
@@ -337,18 +323,16 @@ class LinuxKernel:
                 yield os.path.join(directory, name)
 
 
-_FIREWALL = "nftables"
-
-
 def _apply_firewall(step: plan.ApplyFirewall) -> None:
     """Run the step's script in the calling thread's namespace; if a delta is refused (the
-    table drifted from the record), apply the whole table instead."""
+    table drifted from the record), apply the whole table instead. Only the host's
+    long-lived threads call this, so they keep their nftables socket."""
     try:
-        nftables.run(step.script)
+        nftables.run(step.script, keep=True)
     except KernelError:
         if not step.fallback:
             raise
-        nftables.run(step.fallback)
+        nftables.run(step.fallback, keep=True)
 
 
 def _write_sysctl(key: str, value: str) -> None:

@@ -1,16 +1,18 @@
-"""Finish removals after the request that asked for them has returned.
+"""Delete host devices after the request that removed them has returned, at a quiet moment.
 
-Unregistering a netdev waits for an RCU grace period: ~40 ms for a bridge and ~20 ms
-for a veth pair on this kind of machine, and so does an nftables commit that deletes
-set elements (~10-20 ms): together most of a ``network rm`` or a ``disconnect``.
-Nothing the user asked for depends on that wait once the device is down and the state
-is committed, so the wait happens here, on background threads in the host's namespace:
-one per lane (devices, firewall), each in submission order. Jobs have keys (a device
-name, "nftables"); whoever needs a key again first waits for its pending jobs: a new
-bridge with the same name, or the next firewall change, which must apply after the
-deferred one. Interpreter exit
-and ``close()`` wait for everything, and a crash leaves at most an orphan device or
-stale set elements that the next start's reconcile removes.
+Unregistering a netdev waits for RCU grace periods: ~40 ms for a bridge and ~25 ms for
+a veth pair on this kind of machine. Nothing the user asked for depends on it once the
+device is down and the state is committed, so it happens here, on one background thread
+in the host's namespace, in submission order.
+
+A bridge's unregister also holds the kernel's RTNL lock for ~15-20 ms, and every link
+change waits for it: a ``network create`` issued just after a ``network rm`` waited that
+long for the old bridge to go. So a deletion waits until the foreground has made no host
+link change for :data:`QUIET` seconds (the caller reports them with :meth:`note_busy`),
+or until it has waited :data:`LONGEST_WAIT`. Whoever needs a key (a device name) again
+waits for its pending jobs and hurries them: a new bridge or veth with the same name.
+``settle()``, ``close()`` and interpreter exit hurry and wait for everything; a crash
+leaves at most an orphan device that the next start's reconcile removes.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import atexit
 import logging
 import queue
 import threading
+import time
 from collections import Counter
 from collections.abc import Callable
 
@@ -28,90 +31,98 @@ from dockyard.kernel.rtnl import Rtnl
 
 log = logging.getLogger(__name__)
 
+QUIET = 0.05  # seconds without a foreground link change before a deletion may start
+LONGEST_WAIT = 2.0  # seconds a deletion waits for quiet at most
+
 
 class Reaper:
-    """Background jobs in lanes: one thread each, jobs of a lane in submission order.
-
-    Device deletions and firewall commits go in different lanes. Each waits out its own
-    grace period, and nothing orders one kind after the other: a firewall change waiting
-    behind a bridge's unregister (~40 ms) would make the next ``network create`` wait for
-    both."""
-
-    def __init__(self, host_netns: str | None) -> None:
+    def __init__(self, host_netns: str | None, quiet: float = QUIET,
+                 longest_wait: float = LONGEST_WAIT) -> None:
         self._host_netns = host_netns
+        self._quiet = quiet
+        self._longest_wait = longest_wait
+        self._busy_at = 0.0  # monotonic time of the foreground's last link change
+        self._hurry = 0  # callers waiting for jobs: no quiet wait while > 0
         self._pending: Counter[str] = Counter()
         self._cond = threading.Condition()
-        self._lanes: dict[str, _Lane] = {}
+        self._queue: queue.SimpleQueue[
+            tuple[str, Callable[[Rtnl], object], float] | None] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
         atexit.register(self.settle)
+
+    def note_busy(self) -> None:
+        """The foreground is changing host links now: deletions hold back."""
+        self._busy_at = time.monotonic()  # a float store is atomic: no lock
 
     def delete(self, name: str) -> None:
         """Delete the host device ``name`` in the background."""
         self.submit(name, lambda rtnl: netlink.delete_link(rtnl, name))
 
-    def submit(self, key: str, job: Callable[[Rtnl], object], lane: str = "links") -> None:
-        """Run ``job`` on ``lane``'s thread after the jobs already there. ``key`` names
-        what it changes, for :meth:`wait_for`; a key must always use the same lane."""
+    def submit(self, key: str, job: Callable[[Rtnl], object]) -> None:
         with self._cond:
             self._pending[key] += 1
-            worker = self._lanes.get(lane)
-            if worker is None:
-                worker = self._lanes[lane] = _Lane(lane, self._host_netns, self._done)
-        worker.queue.put((key, job))
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="dockyard-reaper",
+                                                daemon=True)
+                self._thread.start()
+        self._queue.put((key, job, time.monotonic()))
 
     def pending(self, key: str | None = None) -> bool:
         with self._cond:
             return bool(+self._pending) if key is None else self._pending[key] > 0
 
     def wait_for(self, key: str) -> None:
-        with self._cond:
-            self._cond.wait_for(lambda: self._pending[key] <= 0)
+        self._wait(lambda: self._pending[key] <= 0)
 
     def settle(self) -> None:
-        """Wait until every job handed over so far is done."""
+        """Wait until every deletion handed over so far is done."""
+        self._wait(lambda: not +self._pending)
+
+    def _wait(self, done: Callable[[], bool]) -> None:
         with self._cond:
-            self._cond.wait_for(lambda: not +self._pending)
+            if done():
+                return
+            self._hurry += 1
+            self._cond.notify_all()
+            try:
+                self._cond.wait_for(done)
+            finally:
+                self._hurry -= 1
 
     def close(self) -> None:
         self.settle()
         with self._cond:
-            lanes, self._lanes = list(self._lanes.values()), {}
-        for worker in lanes:
-            worker.stop()
+            thread, self._thread = self._thread, None
+        if thread is not None:
+            self._queue.put(None)
+            thread.join()
         atexit.unregister(self.settle)
 
-    def _done(self, key: str) -> None:
+    def _wait_for_quiet(self, queued_at: float) -> None:
         with self._cond:
-            self._pending[key] -= 1
-            self._cond.notify_all()
-
-
-class _Lane:
-    def __init__(self, name: str, host_netns: str | None,
-                 done: Callable[[str], None]) -> None:
-        self.queue: queue.SimpleQueue[tuple[str, Callable[[Rtnl], object]] | None] = (
-            queue.SimpleQueue())
-        self._host_netns = host_netns
-        self._done = done
-        self._thread = threading.Thread(target=self._run, name=f"dockyard-reaper-{name}",
-                                        daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        self.queue.put(None)
-        self._thread.join()
+            while not self._hurry:
+                now = time.monotonic()
+                quiet_for = now - self._busy_at
+                waited = now - queued_at
+                if quiet_for >= self._quiet or waited >= self._longest_wait:
+                    return
+                self._cond.wait(min(self._quiet - quiet_for, self._longest_wait - waited))
 
     def _run(self) -> None:
         if self._host_netns is not None:
             setns_current_thread(self._host_netns)
         with Rtnl() as rtnl:
             while True:
-                item = self.queue.get()
+                item = self._queue.get()
                 if item is None:
                     return
-                key, job = item
+                key, job, queued_at = item
                 try:
+                    self._wait_for_quiet(queued_at)
                     job(rtnl)
                 except Exception:  # logged; reconcile repairs what is left
                     log.exception("background removal of %s failed", key)
                 finally:
-                    self._done(key)
+                    with self._cond:
+                        self._pending[key] -= 1
+                        self._cond.notify_all()

@@ -17,7 +17,9 @@ pytestmark = pytest.mark.root
 
 def residue(host: Host, manager: ContainerManager) -> dict[str, object]:
     """Everything a container could leave: links, netns, rules, rows, mounts, dirs, runc
-    state, cgroups."""
+    state, cgroups. Devices a rollback took down are deleted in the background, at the
+    next quiet moment (kernel/reaper.py): what counts is what stays."""
+    manager.engine.kernel.settle()
     state = snapshot(host)
     with open("/proc/self/mountinfo") as f:
         state["mounts"] = sorted(line.split()[4] for line in f if host.root in line)

@@ -1,32 +1,57 @@
-"""The reaper's lanes: background jobs of one lane run in order, lanes do not wait for
-each other, and whoever needs a key waits only for that key's jobs."""
+"""The reaper: background deletions in submission order, held back while the foreground
+changes links, hurried by whoever needs one finished."""
 
 from __future__ import annotations
 
 import threading
+import time
 
 from dockyard.kernel.reaper import Reaper
 
 TIMEOUT = 10.0
 
 
-def test_a_firewall_job_does_not_wait_behind_a_slow_device_deletion() -> None:
-    reaper = Reaper(None)
-    release = threading.Event()
-    applied = threading.Event()
+def test_a_deletion_waits_for_a_quiet_moment() -> None:
+    reaper = Reaper(None, quiet=0.05, longest_wait=TIMEOUT)
+    ran = threading.Event()
     try:
-        reaper.submit("br-slow", lambda _rtnl: release.wait(TIMEOUT))
-        reaper.submit("nftables", lambda _rtnl: applied.set(), lane="firewall")
-        assert applied.wait(TIMEOUT), "the firewall job waited for the device lane"
-        reaper.wait_for("nftables")
-        assert reaper.pending("br-slow") and not reaper.pending("nftables")
+        reaper.note_busy()
+        reaper.submit("br-a", lambda _rtnl: ran.set())
+        busy_until = time.monotonic() + 0.3
+        while time.monotonic() < busy_until:  # a burst of foreground changes
+            reaper.note_busy()
+            assert not ran.is_set(), "the deletion ran while links were being changed"
+            time.sleep(0.01)
+        assert ran.wait(TIMEOUT), "the deletion never ran once things were quiet"
     finally:
-        release.set()
         reaper.close()
-    assert not reaper.pending()
 
 
-def test_jobs_of_one_lane_run_in_submission_order() -> None:
+def test_whoever_needs_the_name_hurries_its_deletion() -> None:
+    reaper = Reaper(None, quiet=TIMEOUT, longest_wait=TIMEOUT)
+    try:
+        reaper.note_busy()
+        reaper.submit("br-a", lambda _rtnl: None)
+        start = time.monotonic()
+        reaper.wait_for("br-a")
+        assert time.monotonic() - start < TIMEOUT / 2
+        assert not reaper.pending()
+    finally:
+        reaper.close()
+
+
+def test_a_deletion_waits_no_longer_than_its_longest_wait() -> None:
+    reaper = Reaper(None, quiet=TIMEOUT, longest_wait=0.2)
+    ran = threading.Event()
+    try:
+        reaper.note_busy()
+        reaper.submit("br-a", lambda _rtnl: ran.set())
+        assert ran.wait(TIMEOUT)
+    finally:
+        reaper.close()
+
+
+def test_jobs_run_in_submission_order() -> None:
     reaper = Reaper(None)
     order: list[int] = []
     try:

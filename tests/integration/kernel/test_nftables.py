@@ -1,0 +1,58 @@
+"""libnftables in-process: a thread that keeps its context changes sets without waiting
+out a grace period, and its socket goes with the thread."""
+
+from __future__ import annotations
+
+import os
+import time
+
+import pytest
+
+from dockyard.kernel import nftables
+from dockyard.kernel.ns import NetnsWorker
+from tests.integration.hosts import Host
+
+pytestmark = pytest.mark.root
+
+TABLE = """table inet dytest {
+    set ports { type ifname; }
+    chain forward { type filter hook forward priority 0; iifname @ports drop; }
+}"""
+
+
+def socket_fds() -> set[str]:
+    found = set()
+    for fd in os.listdir("/proc/self/fd"):
+        try:
+            target = os.readlink(f"/proc/self/fd/{fd}")
+        except FileNotFoundError:
+            continue
+        if target.startswith("socket:"):
+            found.add(target)
+    return found
+
+
+def test_a_kept_context_deletes_elements_at_once_and_closes_with_its_thread(
+        host: Host) -> None:
+    before = socket_fds()
+    worker = NetnsWorker(host.netns)
+    try:
+        worker.call(lambda: nftables.run(TABLE, keep=True))
+        start = time.monotonic()
+        for i in range(20):
+            worker.call(lambda i=i: nftables.run(
+                f"add element inet dytest ports {{ veth{i} }}", keep=True))
+            worker.call(lambda i=i: nftables.run(
+                f"delete element inet dytest ports {{ veth{i} }}", keep=True))
+        elapsed = time.monotonic() - start
+        kept = socket_fds() - before
+        listed = worker.call(lambda: nftables.run("list set inet dytest ports", keep=True))
+        worker.call(lambda: nftables.run("delete table inet dytest", keep=True))
+    finally:
+        worker.close()
+    # A context per call closes its socket each time, and each close after a deletion
+    # waits for an RCU grace period: ~12 ms here, 0.24 s for the loop. Kept: ~0.1 ms each.
+    assert elapsed < 0.12, f"20 adds and deletes took {elapsed * 1000:.0f} ms"
+    assert len(kept) == 1  # one socket for all those changes
+    assert "veth" not in listed  # every delete applied
+    assert not kept & socket_fds()  # and it closed when its thread ended
