@@ -51,3 +51,21 @@ def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
                          text=True, timeout=30)
     assert out.stderr.count("Cannot connect to the Dockyard daemon") == len(commands), out.stderr
     assert out.stdout.strip() == ""
+
+
+def test_an_attached_session_without_stdin_starts_no_thread() -> None:
+    # An attached `run` without -i only reads the output; importing threading (and the
+    # ~8 modules it pulls in) would cost ~5 ms while the container runs.
+    probe = (
+        "import sys\n"
+        "from dockyard.cli.interactive import session\n"
+        "class Stream:\n"
+        "    def frames(self):\n"
+        "        yield 1, b'out\\n'\n"
+        "        yield 2, b'err\\n'\n"
+        "print(session(Stream(), stdin=False, tty=False), 'threading' in sys.modules)\n")
+    out = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
+                         timeout=30, env={"PYTHONPATH": str(Path(__file__).parents[3] / "src")})
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.splitlines() == ["out", "False False"]
+    assert out.stderr == "err\n"
