@@ -108,8 +108,17 @@ def test_cli_attached_run_exit_codes_and_rm(busybox: Daemon) -> None:
     assert "Exited (3)" in ok(d.cli("ps", "-a", "--filter", "name=once"))
     assert ok(d.cli("wait", "once")) == "3\n"
 
-    gone = d.cli("run", "--rm", "busybox", "sh", "-c", "echo bye; exit 4")
+    gone = d.cli("run", "--rm", "--name", "gone", "busybox", "sh", "-c", "echo bye; exit 4")
     assert (gone.returncode, gone.stdout) == (4, "bye\n")
+    # The removal AutoRemove makes is an event too, as Docker reports it; `wait` and the
+    # attached output wake on these events instead of polling the store.
+    from dockyard.client.http import Client
+
+    body = Client(d.url).request("GET", "/events", query={
+        "since": "0", "until": str(time.time() + 0.5),
+        "filters": json.dumps({"type": ["container"], "container": ["gone"]})}).body
+    actions = [json.loads(line)["Action"] for line in body.splitlines() if line.strip()]
+    assert actions == ["create", "start", "die", "destroy"]
     assert ok(d.cli("ps", "-aq", "--filter", "status=exited")).split() == [
         inspect(d, "once")["Id"][:12]]  # type: ignore[index]
 

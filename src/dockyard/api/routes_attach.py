@@ -30,6 +30,7 @@ from dockyard.api.backend import Backend
 from dockyard.api.execs import ExecConfig
 from dockyard.api.routes_containers import (
     POLL,
+    ContainerEvents,
     _frames,
     _get,
     _log_path,
@@ -113,19 +114,25 @@ def _pick(records: list[logfile.LogRecord], streams: tuple[bool, bool]
 async def _follow_log(b: Backend, c: Container, fd: int, offset: int, stream: Hijacked,
                       streams: tuple[bool, bool], follow: bool, ended: asyncio.Event) -> None:
     """Output without a terminal: the log's new records until the container has run and
-    stopped (or the client's input ended the attach)."""
+    stopped (or the client's input ended the attach). The log is read every POLL; the
+    container's events (start, die, destroy) wake the loop at once, so a run's end is seen
+    when it is recorded, not up to a POLL later."""
     m = manager(b)
     finished, error, started = c.state.finished_at, c.state.error, c.state.running
-    while not stream.gone:
-        latest = await b.run(_reload, m, c.id)
-        if latest is not None and latest.state.status in ("running", "starting"):
-            started = True
-        done = _done(latest, started, finished, error)
-        records, offset = await b.run(_read_fd, fd, offset)
-        await stream.write(_frames(_pick(records, streams), False))
-        if done or not follow or ended.is_set():
-            return
-        await asyncio.sleep(POLL)
+    events = ContainerEvents(b, c.id)
+    try:
+        while not stream.gone:
+            latest = await b.run(_reload, m, c.id)
+            if latest is not None and latest.state.status in ("running", "starting"):
+                started = True
+            done = _done(latest, started, finished, error)
+            records, offset = await b.run(_read_fd, fd, offset)
+            await stream.write(_frames(_pick(records, streams), False))
+            if done or not follow or ended.is_set():
+                return
+            await events.next(POLL)
+    finally:
+        events.close()
 
 
 async def _follow_terminal(b: Backend, c: Container, console: Console, stream: Hijacked,

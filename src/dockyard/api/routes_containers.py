@@ -1,10 +1,12 @@
 """``/containers`` and ``/exec``: the runtime's :class:`ContainerManager` behind Docker's API.
 
 Every manager call is blocking (runc, the store, the engine's lock), so it runs off the
-event loop; waiting (``wait``, ``logs -f``, ``attach``) polls the store from the loop
-instead of parking a worker thread per waiting client. Events (create, start, stop, kill,
-restart, rename, destroy) are published here, where the request that caused them is;
-``die`` comes from :mod:`dockyard.api.container_events`, which watches exits.
+event loop; waiting (``wait``, ``logs -f``, ``attach``) happens on the loop instead of
+parking a worker thread per waiting client (``wait`` wakes on the container's events).
+Events (create, start, stop, kill, restart, rename) are published here, where the request
+that caused them is; ``die`` comes from :mod:`dockyard.api.container_events`, which
+watches exits, and ``destroy`` from the daemon's manager (dockyard/daemon/runtime.py),
+which also sees the removals that AutoRemove makes.
 """
 
 from __future__ import annotations
@@ -45,6 +47,9 @@ from dockyard.runtime.container import CONTAINER_KIND, Container
 from dockyard.runtime.manager import ContainerManager
 
 POLL = 0.05  # seconds between looks at a container's state while a client waits
+# ``wait`` looks again on each event naming its container, and at least this often: for
+# a client that went away, and any change no event reports.
+WAIT_FALLBACK = 0.5
 
 
 def manager(b: Backend) -> ContainerManager:
@@ -254,9 +259,42 @@ def _gone(request: web.Request) -> bool:
     return request.transport is None or request.transport.is_closing()
 
 
+class ContainerEvents:
+    """A waiting request's view of the event bus: :meth:`next` returns at the next event
+    naming the container, or after ``timeout``. Subscribed before the first look at the
+    state, so a change between that look and the wait is not missed."""
+
+    def __init__(self, b: Backend, container_id: str) -> None:
+        self._bus = b.events
+        self._id = container_id
+        self._queue = self._bus.subscribe()
+
+    async def next(self, timeout: float = WAIT_FALLBACK) -> None:
+        deadline = asyncio.get_running_loop().time() + timeout
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout_at(deadline):
+                while True:
+                    event = await self._queue.get()
+                    if event.type == "container" and event.actor_id == self._id:
+                        return
+
+    def close(self) -> None:
+        self._bus.unsubscribe(self._queue)
+
+
 async def wait_for(b: Backend, c: Container, condition: str,
                    request: web.Request | None = None) -> int:
-    """Docker's wait conditions, polled from the loop (no thread per waiting client)."""
+    """Docker's wait conditions, checked on the loop (no thread per waiting client) at
+    each event of the container."""
+    events = ContainerEvents(b, c.id)
+    try:
+        return await _wait_for(b, c, condition, request, events)
+    finally:
+        events.close()
+
+
+async def _wait_for(b: Backend, c: Container, condition: str, request: web.Request | None,
+                    events: ContainerEvents) -> int:
     m = manager(b)
     finished = c.state.finished_at
     last = c
@@ -275,7 +313,18 @@ async def wait_for(b: Backend, c: Container, condition: str,
         if (condition == "next-exit" and latest.state.finished_at != finished
                 and status not in ("running", "starting")):
             return latest.state.exit_code
-        await asyncio.sleep(POLL)
+        await events.next()
+
+
+async def _wait_removed(b: Backend, c: Container, request: web.Request) -> None:
+    events = ContainerEvents(b, c.id)
+    try:
+        while await b.run(_reload, manager(b), c.id) is not None:
+            if _gone(request):
+                raise ClientGone()
+            await events.next()
+    finally:
+        events.close()
 
 
 async def wait(request: web.Request) -> web.StreamResponse:
@@ -293,10 +342,7 @@ async def wait(request: web.Request) -> web.StreamResponse:
         if condition == "removed":
             code = await wait_for(b, c, "next-exit" if c.state.status in (
                 "running", "starting", "restarting", "created") else "not-running", request)
-            while await b.run(_reload, manager(b), c.id) is not None:
-                if _gone(request):
-                    raise ClientGone()
-                await asyncio.sleep(POLL)
+            await _wait_removed(b, c, request)
         else:
             code = await wait_for(b, c, condition, request)
     except ClientGone:
@@ -328,7 +374,6 @@ async def remove(request: web.Request) -> web.StreamResponse:
         publish(b, c, "kill", signal="9")
     await b.run(manager(b).remove, c.id, force=force, volumes=query_bool(request, "v"))
     b.execs.forget_container(c.id)
-    publish(b, c, "destroy")
     return web.Response(status=204)
 
 
@@ -343,7 +388,6 @@ async def prune(request: web.Request) -> web.StreamResponse:
             with contextlib.suppress(DockyardError):
                 rw, _ = await b.run(m.sizes, c.id)  # Docker reclaims the writable layers
                 await b.run(m.remove, c.id)
-                publish(b, c, "destroy")
                 deleted.append(c.id)
                 reclaimed += rw
     return json_response({"ContainersDeleted": deleted, "SpaceReclaimed": reclaimed})

@@ -16,12 +16,24 @@ log = logging.getLogger("dockyard.daemon")
 
 
 class ObservedManager(ContainerManager):
-    """A manager whose state saves are also handed to ``observers``.
+    """A manager whose state saves are also handed to ``observers``, and whose removals
+    to ``on_removed``.
 
-    Every state change goes through ``_save``; the runtime has no public listener hook
-    yet, so this is where exits become visible the moment they are recorded."""
+    Every state change goes through ``_save`` and every removal through ``remove`` (an
+    AutoRemove too); the runtime has no public listener hook yet, so this is where exits
+    and removals become visible the moment they are recorded."""
 
     observers: list[Callable[[Container], None]]
+    on_removed: Callable[[Container], None] | None = None
+
+    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
+        c = self.get(ref)
+        super().remove(c.id, force=force, volumes=volumes)
+        if self.on_removed is not None:
+            try:
+                self.on_removed(c)
+            except Exception:
+                log.exception("container removal observer failed")
 
     def _save(self, c: Container, *, with_name: bool = False) -> Container:
         saved = super()._save(c, with_name=with_name)
@@ -43,6 +55,8 @@ def open_runtime(backend: Backend) -> ContainerManager:
     exits = ExitEvents(backend.events)
     states = StateEvents(backend.events)  # before exits: Docker's oom comes before die
     manager.observers = [states, exits]
+    manager.on_removed = lambda c: backend.events.publish(Event(
+        "container", "destroy", c.id, {**c.labels, "image": c.image_ref, "name": c.name}))
     backend.extra["exits"] = exits
 
     def health_event(container_id: str, status: str) -> None:
