@@ -6,9 +6,10 @@ times ``dockyard network create``, ``network rm``, ``network connect``/``disconn
 ``network ls`` as separate processes, beside a bare interpreter start (the floor) and
 Docker/podman running the same commands when a working engine is installed. Containers:
 ``run -d`` on a user network (the command returns once the container runs), ``run -d -p``,
-``rm -f``, 200 containers started by 1 and by 8 parallel clients, and the memory each idle
-container costs (over 100 idle ``sleep`` containers: the rise in the host's used memory, or
-the sum of the parts it is made of, whichever is larger).
+``rm -f``, an attached ``run --rm`` of a command that exits at once, 200 containers
+started by 1 and by 8 parallel clients, and the memory each idle container costs (over 100
+idle ``sleep`` containers: the rise in the host's used memory, or the sum of the parts it
+is made of, whichever is larger).
 
 Usage (root): .venv/bin/python bench/cli_bench.py [--rounds N]
 """
@@ -126,6 +127,10 @@ def containers(daemon: object, cli: list[str], rounds: int) -> None:
         *cli, "run", "-d", "--name", f"p{i}", "--network", "bench", "-p", f"{20000 + i}:80",
         "busybox", "sleep", "600"]), {})
     report("rm -f", series(rounds, lambda i: [*cli, "rm", "-f", f"r{i}"]), {})
+    # Attached, until the container has run, exited and been removed: what a script that
+    # runs one short command after another waits for each time.
+    report("run --rm (attached)", series(rounds, lambda i: [
+        *cli, "run", "--rm", "--network", "bench", "busybox", "true"]), {})
     subprocess.run([*cli, "rm", "-f", *[f"p{i}" for i in range(rounds)]], check=True,
                    stdout=subprocess.DEVNULL)
     for clients in (1, 8):
