@@ -490,6 +490,7 @@ async def logs(request: web.Request) -> web.StreamResponse:
     tty = c.spec.tty  # a terminal's output is one stream: Docker sends it unframed
     response = web.StreamResponse(headers={"Content-Type": RAW if tty else MULTIPLEXED})
     await response.prepare(request)
+    events = ContainerEvents(b, c.id)  # the end of a followed run wakes the loop at once
     try:
         await response.write(_frames(chosen, timestamps, tty))
         while follow and not (request.transport is None or request.transport.is_closing()):
@@ -501,10 +502,12 @@ async def logs(request: web.Request) -> web.StreamResponse:
                 records, stdout=stdout, stderr=stderr)), timestamps, tty))
             if done:
                 break
-            await asyncio.sleep(POLL * 2)
+            await events.next(POLL * 2)
         await response.write_eof()
     except ConnectionError:
         pass
+    finally:
+        events.close()
     return response
 
 
