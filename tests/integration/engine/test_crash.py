@@ -46,6 +46,16 @@ CHILD = textwrap.dedent("""
         engine.create_sandbox("doomed")
     elif op == "connect":
         engine.connect("kept", "box")
+    elif op == "remove":  # removals done, their devices' deletion still in the background
+        kernel.armed = False
+        engine.create_network("gone")
+        engine.create_sandbox("passing")
+        engine.connect("gone", "passing")
+        engine.connect("kept", "box")
+        engine.disconnect("kept", "box")
+        engine.remove_sandbox("passing")
+        engine.remove_network("gone")
+        os.kill(os.getpid(), signal.SIGKILL)
     print("survived")
 """)
 
@@ -88,5 +98,31 @@ def test_killed_mid_change_is_reconciled(host: Host, op: str, kill_after: int) -
             assert engine.create_sandbox("doomed").state == "ready"
         else:
             assert engine.connect("kept", "box").ipv4 == "172.18.0.2/16"
+    finally:
+        engine.close()
+
+
+def test_killed_before_background_deletions_ran_is_reconciled(host: Host) -> None:
+    """Removed devices are deleted at a quiet moment after the request (kernel/reaper.py);
+    a kill before then leaves them down on the host, and the next start deletes them."""
+    engine = host.engine()
+    engine.create_network("kept")
+    engine.create_sandbox("box")
+    engine.close()
+    before = snapshot(host)
+
+    assert _run_child(host, "remove", 0) == -signal.SIGKILL
+    left = snapshot(host)
+    left_links, links_before = left["links"], before["links"]
+    assert isinstance(left_links, list) and isinstance(links_before, list)
+    assert len(left_links) > len(links_before), "the deletions ran before the kill"
+    assert left["rows"] == before["rows"]  # the store already says they are gone
+
+    engine = host.engine()
+    try:
+        after = snapshot(host)
+        assert after["links"] == before["links"]
+        assert after["netns"] == before["netns"]
+        assert after["ruleset"] == before["ruleset"]
     finally:
         engine.close()
