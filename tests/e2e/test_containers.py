@@ -118,7 +118,7 @@ def test_cli_attached_run_exit_codes_and_rm(busybox: Daemon) -> None:
         "since": "0", "until": str(time.time() + 0.5),
         "filters": json.dumps({"type": ["container"], "container": ["gone"]})}).body
     actions = [json.loads(line)["Action"] for line in body.splitlines() if line.strip()]
-    assert actions == ["create", "start", "die", "destroy"]
+    assert actions == ["create", "attach", "start", "die", "destroy"]
     assert ok(d.cli("ps", "-aq", "--filter", "status=exited")).split() == [
         inspect(d, "once")["Id"][:12]]  # type: ignore[index]
 

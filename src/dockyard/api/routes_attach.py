@@ -37,6 +37,7 @@ from dockyard.api.routes_containers import (
     _read_fd,
     _reload,
     manager,
+    publish,
 )
 from dockyard.api.streams import STDERR, STDOUT, Hijacked, Input, frame, hijack
 from dockyard.errors import Conflict, DockyardError, InvalidParameter
@@ -82,6 +83,7 @@ async def attach(request: web.Request) -> web.StreamResponse:
     fd = await b.run(os.open, _log_path(m, c.id), os.O_RDONLY | os.O_CREAT | os.O_CLOEXEC,
                      0o640)
     stream = await hijack(request, tty=tty)
+    publish(b, c, "attach")  # as Docker: `docker run` shows create, attach, start, die
     wake: asyncio.Queue[bytes | None] = asyncio.Queue()
     ended = asyncio.Event()
     pump = None
