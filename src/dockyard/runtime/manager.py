@@ -241,12 +241,13 @@ class ContainerManager:
         owner = self._name_owner(ref.removeprefix("/"))
         if owner is not None and (doc := self.store.get(CONTAINER_KIND, owner)) is not None:
             return Container.from_doc(doc)
-        every = self.containers()
-        matches = [c for c in every if ref and c.id.startswith(ref)]
-        if len(matches) == 1:
-            return matches[0]
+        # A short id (`docker ps -q` prints 12 characters): two keys at most, no document
+        # read but the one found. Scanning every container made each lookup O(n).
+        matches = self.store.keys(CONTAINER_KIND, ref, limit=2) if ref else ()
         if len(matches) > 1:
             raise InvalidParameter(f"multiple IDs found with provided prefix: {ref}")
+        if matches and (doc := self.store.get(CONTAINER_KIND, matches[0])) is not None:
+            return Container.from_doc(doc)
         raise NotFound(f"No such container: {ref}")
 
     def _lock(self, container_id: str) -> threading.RLock:

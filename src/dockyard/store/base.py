@@ -33,6 +33,11 @@ class Store(Protocol):
 
     def list(self, kind: str) -> list[Doc]: ...
 
+    def keys(self, kind: str, prefix: str = "", limit: int | None = None) -> tuple[str, ...]:
+        """The keys of ``kind`` that start with ``prefix``, in order, at most ``limit``:
+        an id prefix is resolved without reading (and parsing) every document."""
+        ...
+
     def transaction(self) -> AbstractContextManager[Txn]:
         """Exclusive write transaction: commits on normal exit, rolls back on an exception."""
         ...

@@ -55,6 +55,11 @@ class MemoryStore:
         with self._lock:
             return _MemoryTxn(self._data).list(kind)
 
+    def keys(self, kind: str, prefix: str = "", limit: int | None = None) -> tuple[str, ...]:
+        with self._lock:
+            found = sorted(key for key in self._data.get(kind, {}) if key.startswith(prefix))
+        return tuple(found if limit is None else found[:limit])
+
     @contextmanager
     def transaction(self) -> Iterator[_MemoryTxn]:
         with self._lock:

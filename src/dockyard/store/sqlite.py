@@ -40,6 +40,10 @@ INSERT OR IGNORE INTO meta (name, value) VALUES ('revision', 0);
 
 _GET = "SELECT value FROM objects WHERE kind = ? AND key = ?"
 _LIST = "SELECT value FROM objects WHERE kind = ? ORDER BY key"
+# A range on the primary key: keys compare as UTF-8 bytes, and no character follows
+# U+10FFFF, so [prefix, prefix + U+10FFFF) holds exactly the keys starting with prefix.
+_KEYS = ("SELECT key FROM objects WHERE kind = ? AND key >= ? AND key < ? ORDER BY key "
+         "LIMIT ?")
 _REVISION = "SELECT value FROM meta WHERE name = 'revision'"
 
 
@@ -120,6 +124,11 @@ class SqliteStore:
 
     def list(self, kind: str) -> list[Doc]:
         return [json.loads(row[0]) for row in self._read(_LIST, (kind,))]
+
+    def keys(self, kind: str, prefix: str = "", limit: int | None = None) -> tuple[str, ...]:
+        rows = self._read(_KEYS, (kind, prefix, prefix + "\U0010ffff",
+                                  -1 if limit is None else limit))
+        return tuple(row[0] for row in rows)
 
     @contextmanager
     def transaction(self) -> Iterator[_SqliteTxn]:

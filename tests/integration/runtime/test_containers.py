@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from dockyard.errors import Conflict, NotFound
+from dockyard.errors import Conflict, InvalidParameter, NotFound
 from dockyard.kernel.initbin import init_compiler
 from dockyard.runtime import ContainerManager, ContainerSpec
 from tests.integration.hosts import wait_for
@@ -54,6 +54,31 @@ def test_ids_short_ids_and_prefix_lookup(manager: ContainerManager) -> None:
     assert manager.inspect(c.id)["Config"]["Hostname"] == c.id[:12]
     with pytest.raises(NotFound):
         manager.get("nosuchthing")
+
+
+def test_a_short_id_is_found_without_reading_every_container(
+        manager: ContainerManager, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`docker rm -f $(docker ps -aq)` looks up each 12-character id: reading and parsing
+    every container's document for each made that O(n²)."""
+    # 17 ids: two of them share a first hex digit, for the ambiguous prefix below.
+    made = [manager.create(ContainerSpec("busybox", cmd=("true",))) for _ in range(17)]
+    read: list[str] = []
+    get = manager.store.get
+
+    def counting_get(kind: str, key: str) -> object:
+        read.append(key)
+        return get(kind, key)
+
+    monkeypatch.setattr(manager.store, "get", counting_get)
+    monkeypatch.setattr(manager.store, "list", lambda kind: pytest.fail("read every row"))
+    for c in made:
+        assert manager.get(c.id[:12]).id == c.id
+    # The id as a key, as a name, then the one document the prefix found.
+    assert len(read) <= 3 * len(made)
+    firsts = [c.id[0] for c in made]
+    shared = next(ch for ch in firsts if firsts.count(ch) > 1)
+    with pytest.raises(InvalidParameter, match="multiple IDs found"):
+        manager.get(shared)
 
 
 def test_logs_readable_while_running_and_followed(manager: ContainerManager) -> None:

@@ -31,6 +31,21 @@ def test_reads_inside_a_transaction_see_its_writes(store: Store) -> None:
         assert txn.list("network") == []
 
 
+def test_keys_by_prefix_in_order_and_limited(store: Store) -> None:
+    with store.transaction() as txn:
+        for key in ("ab12", "ab34", "abc", "b", "a", "aé", "a\U0010fffe"):
+            txn.put("container", key, {"id": key})
+        txn.put("network", "ab99", {"id": "ab99"})
+    assert store.keys("container", "ab") == ("ab12", "ab34", "abc")
+    assert store.keys("container", "ab", limit=2) == ("ab12", "ab34")
+    assert store.keys("container", "ab3") == ("ab34",)
+    assert store.keys("container", "abd") == ()
+    assert store.keys("container", "a") == ("a", "ab12", "ab34", "abc", "aé", "a\U0010fffe")
+    assert store.keys("container") == (
+        "a", "ab12", "ab34", "abc", "aé", "a\U0010fffe", "b")
+    assert store.keys("volume", "a") == ()
+
+
 def test_revisions_per_kind(store: Store) -> None:
     with store.transaction() as txn:
         txn.put("network", "a", {"id": "a"})
