@@ -48,6 +48,7 @@ CHILD = textwrap.dedent("""
         engine.connect("kept", "box")
     elif op == "remove":  # removals done, their devices' deletion still in the background
         kernel.armed = False
+        kernel._reaper._quiet = 30.0  # no stall of this process lets a deletion in first
         engine.create_network("gone")
         engine.create_sandbox("passing")
         engine.connect("gone", "passing")

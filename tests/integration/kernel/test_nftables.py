@@ -51,8 +51,9 @@ def test_a_kept_context_deletes_elements_at_once_and_closes_with_its_thread(
     finally:
         worker.close()
     # A context per call closes its socket each time, and each close after a deletion
-    # waits for an RCU grace period: ~12 ms here, 0.24 s for the loop. Kept: ~0.1 ms each.
-    assert elapsed < 0.12, f"20 adds and deletes took {elapsed * 1000:.0f} ms"
+    # waits for an RCU grace period: ~12 ms here, 0.24-0.31 s for the loop. Kept: ~0.1 ms
+    # each, ~10-40 ms with the thread hops.
+    assert elapsed < 0.18, f"20 adds and deletes took {elapsed * 1000:.0f} ms"
     assert len(kept) == 1  # one socket for all those changes
     assert "veth" not in listed  # every delete applied
     assert not kept & socket_fds()  # and it closed when its thread ended

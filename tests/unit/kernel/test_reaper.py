@@ -12,7 +12,9 @@ TIMEOUT = 10.0
 
 
 def test_a_deletion_waits_for_a_quiet_moment() -> None:
-    reaper = Reaper(None, quiet=0.05, longest_wait=TIMEOUT)
+    # A quiet period far longer than the gaps between foreground changes: only a stall of
+    # half a second in this thread could let the deletion in early.
+    reaper = Reaper(None, quiet=0.5, longest_wait=TIMEOUT)
     ran = threading.Event()
     try:
         reaper.note_busy()
