@@ -170,7 +170,10 @@ class LinuxKernel:
             self._thread_in(step.netns, lambda: _write_sysctl(step.key, step.value))
         elif isinstance(step, plan.ApplyFirewall):
             if step.script:
-                self._host(lambda: _apply_firewall(step))
+                # On this thread when it is in the host's namespace: the engine computes
+                # and applies each firewall change inside one store transaction, which
+                # orders them, whichever thread applies.
+                self._thread_in(None, lambda: _apply_firewall(step))
         else:
             raise KernelError(f"unknown plan step {step!r}")
 
@@ -242,8 +245,7 @@ class LinuxKernel:
     def _thread_in(self, netns: str | None, fn: Callable[[], T]) -> T:
         """Run ``fn`` on a thread in ``netns`` (None: the host's): on this one when it is
         already there. A hop to the host's worker costs ~0.1 ms on an idle daemon and up to
-        a GIL switch interval (5 ms) when other threads run Python; a stat costs ~5 us.
-        Firewall changes keep to the worker: they must run in the order it queues them."""
+        a GIL switch interval (5 ms) when other threads run Python; a stat costs ~5 us."""
         if netns is None or netns == self.host_netns:
             current = os.stat("/proc/thread-self/ns/net")
             if (current.st_dev, current.st_ino) == self._host_ns_id:
@@ -324,9 +326,9 @@ class LinuxKernel:
 
 
 def _apply_firewall(step: plan.ApplyFirewall) -> None:
-    """Run the step's script in the calling thread's namespace; if a delta is refused (the
-    table drifted from the record), apply the whole table instead. Only the host's
-    long-lived threads call this, so they keep their nftables socket."""
+    """Run the step's script in the calling thread's namespace (the host's); if a delta is
+    refused (the table drifted from the record), apply the whole table instead. The thread
+    keeps its nftables socket for the next change."""
     try:
         nftables.run(step.script, keep=True)
     except KernelError:

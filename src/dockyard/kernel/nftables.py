@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import os
 import threading
 
 from dockyard.errors import KernelError
@@ -76,7 +77,7 @@ class _Context:
         self.close()
 
 
-_kept = threading.local()  # this thread's context, when it asked to keep one
+_kept = threading.local()  # .context, .netns: this thread's kept context and its namespace
 
 
 def run(script: str, *, keep: bool = False) -> str:
@@ -85,19 +86,23 @@ def run(script: str, *, keep: bool = False) -> str:
     libnftables opens its netlink socket from the context, in the namespace the thread
     is in then. By default the context is made for this call and freed after it.
 
-    ``keep=True`` keeps this thread's context for its next calls, until the thread ends.
-    Only for a thread that stays in one namespace for life: the socket belongs to it (and
-    holds it alive). Closing a netfilter socket makes the kernel finish freeing every
-    earlier transaction first, which after deleted set elements or rules means waiting
-    out an RCU grace period: ~12 ms here for a change that takes 0.1 ms.
+    ``keep=True`` keeps this thread's context for its next calls in the same namespace,
+    until the thread ends: for long-lived threads in the host's namespace, since the
+    socket holds its namespace alive. Closing a netfilter socket makes the kernel finish
+    freeing every earlier transaction first, which after deleted set elements or rules
+    means waiting out an RCU grace period: ~12 ms here for a change that takes 0.1 ms.
     """
-    if not keep:
-        context = _Context()
-        try:
-            return context.run(script)
-        finally:
-            context.close()
-    kept: _Context | None = getattr(_kept, "context", None)
-    if kept is None:
-        kept = _kept.context = _Context()
-    return kept.run(script)
+    if keep:
+        ns = os.stat("/proc/thread-self/ns/net")
+        netns = (ns.st_dev, ns.st_ino)
+        kept: _Context | None = getattr(_kept, "context", None)
+        if kept is None:
+            kept = _kept.context = _Context()
+            _kept.netns = netns
+        if _kept.netns == netns:
+            return kept.run(script)
+    context = _Context()  # (a thread visiting another namespace keeps nothing there)
+    try:
+        return context.run(script)
+    finally:
+        context.close()

@@ -9,7 +9,7 @@ import time
 import pytest
 
 from dockyard.kernel import nftables
-from dockyard.kernel.ns import NetnsWorker
+from dockyard.kernel.ns import NetnsWorker, create_netns, delete_netns, setns_current_thread
 from tests.integration.hosts import Host
 
 pytestmark = pytest.mark.root
@@ -57,3 +57,30 @@ def test_a_kept_context_deletes_elements_at_once_and_closes_with_its_thread(
     assert len(kept) == 1  # one socket for all those changes
     assert "veth" not in listed  # every delete applied
     assert not kept & socket_fds()  # and it closed when its thread ended
+
+
+def test_a_thread_visiting_another_namespace_changes_that_one(host: Host) -> None:
+    """A kept context is the namespace its thread was in when it made it; in another one
+    the thread gets a context of that namespace for the call."""
+    other = os.path.join(host.exec_root, "netns", "visited")
+    os.makedirs(os.path.dirname(other), exist_ok=True)
+    create_netns(other)
+    worker = NetnsWorker(host.netns)
+    try:
+        worker.call(lambda: nftables.run("table inet home {}", keep=True))
+
+        def visit() -> str:
+            setns_current_thread(other)
+            try:
+                nftables.run("table inet away {}", keep=True)
+                return nftables.run("list tables", keep=True)
+            finally:
+                setns_current_thread(host.netns)
+
+        assert worker.call(visit).split() == ["table", "inet", "away"]
+        at_home = worker.call(lambda: nftables.run("list tables", keep=True))
+        assert at_home.split() == ["table", "inet", "home"]
+    finally:
+        worker.call(lambda: nftables.run("delete table inet home", keep=True))
+        worker.close()
+        delete_netns(other)
