@@ -117,8 +117,15 @@ def test_cli_attached_run_exit_codes_and_rm(busybox: Daemon) -> None:
     body = Client(d.url).request("GET", "/events", query={
         "since": "0", "until": str(time.time() + 0.5),
         "filters": json.dumps({"type": ["container"], "container": ["gone"]})}).body
-    actions = [json.loads(line)["Action"] for line in body.splitlines() if line.strip()]
-    assert actions == ["create", "attach", "start", "die", "destroy"]
+    events = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert [e["Action"] for e in events] == ["create", "attach", "start", "die", "destroy"]
+    # Its sandbox went at the exit: a disconnect from the network it was connected to.
+    body = Client(d.url).request("GET", "/events", query={
+        "since": "0", "until": str(time.time() + 0.5),
+        "filters": json.dumps({"type": ["network"], "container": [events[0]["id"]]})}).body
+    network_events = [json.loads(line) for line in body.splitlines() if line.strip()]
+    assert [(e["Action"], e["Actor"]["Attributes"]["name"]) for e in network_events] == [
+        ("connect", "bridge"), ("disconnect", "bridge")]
     assert ok(d.cli("ps", "-aq", "--filter", "status=exited")).split() == [
         inspect(d, "once")["Id"][:12]]  # type: ignore[index]
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from dockyard.api.filters import Filters, match_labels
 from dockyard.engine.state import State
+from dockyard.model.endpoint import Endpoint
 
 EVENT_FILTERS = ("type", "event", "network", "container", "label", "scope", "image",
                  "volume")
@@ -112,6 +113,13 @@ class EngineEvents:
     def __call__(self, what: str, object_id: str, state: State) -> None:
         before, self._last = self._last, state
         kind, _, action = what.partition(".")
+        if what == "sandbox.destroy":
+            # A container's sandbox goes (it stopped, or was removed) with its endpoints:
+            # Docker reports a disconnect from each of its networks.
+            for gone in before.endpoints:
+                if gone.sandbox_id == object_id:
+                    self._publish_endpoint("disconnect", gone, before)
+            return
         if kind != "network":
             return
         if action in ("create", "destroy"):
@@ -122,10 +130,12 @@ class EngineEvents:
             return
         endpoint = next((e for e in (*state.endpoints, *before.endpoints)
                          if e.id == object_id), None)
-        if endpoint is None:
-            return
-        network = (state.network_by_id(endpoint.network_id)
-                   or before.network_by_id(endpoint.network_id))
+        if endpoint is not None:
+            self._publish_endpoint(action, endpoint, state, before)
+
+    def _publish_endpoint(self, action: str, endpoint: Endpoint, *states: State) -> None:
+        network = next((n for s in states if (n := s.network_by_id(endpoint.network_id))),
+                       None)
         if network is not None:
             self._bus.publish(Event("network", action, network.id, {
                 "container": endpoint.sandbox_id, "name": network.name,
