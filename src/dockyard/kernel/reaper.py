@@ -7,8 +7,8 @@ in the host's namespace, in submission order.
 
 A bridge's unregister also holds the kernel's RTNL lock for ~15-20 ms, and every link
 change waits for it: a ``network create`` issued just after a ``network rm`` waited that
-long for the old bridge to go. So a deletion waits until the foreground has made no host
-link change for :data:`QUIET` seconds (the caller reports them with :meth:`note_busy`),
+long for the old bridge to go. So a deletion waits until the foreground has applied no
+kernel change for :data:`QUIET` seconds (the caller reports them with :meth:`note_busy`),
 or until it has waited :data:`LONGEST_WAIT`. Whoever needs a key (a device name) again
 waits for its pending jobs and hurries them: a new bridge or veth with the same name.
 ``settle()``, ``close()`` and interpreter exit hurry and wait for everything; a crash
@@ -51,7 +51,8 @@ class Reaper:
         atexit.register(self.settle)
 
     def note_busy(self) -> None:
-        """The foreground is changing host links now: deletions hold back."""
+        """The foreground is applying kernel changes now (links, namespaces, the firewall,
+        in any namespace: RTNL is one lock for all): deletions hold back."""
         self._busy_at = time.monotonic()  # a float store is atomic: no lock
 
     def delete(self, name: str) -> None:
