@@ -121,8 +121,7 @@ async def _follow_log(b: Backend, c: Container, fd: int, offset: int, stream: Hi
     when it is recorded, not up to a POLL later."""
     m = manager(b)
     finished, error, started = c.state.finished_at, c.state.error, c.state.running
-    events = ContainerEvents(b, c.id)
-    try:
+    with ContainerEvents(b, c.id) as events:
         while not stream.gone:
             latest = await b.run(_reload, m, c.id)
             if latest is not None and latest.state.status in ("running", "starting"):
@@ -133,8 +132,6 @@ async def _follow_log(b: Backend, c: Container, fd: int, offset: int, stream: Hi
             if done or not follow or ended.is_set():
                 return
             await events.next(POLL)
-    finally:
-        events.close()
 
 
 async def _follow_terminal(b: Backend, c: Container, console: Console, stream: Hijacked,

@@ -278,7 +278,10 @@ class ContainerEvents:
                     if event.type == "container" and event.actor_id == self._id:
                         return
 
-    def close(self) -> None:
+    def __enter__(self) -> ContainerEvents:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
         self._bus.unsubscribe(self._queue)
 
 
@@ -286,11 +289,8 @@ async def wait_for(b: Backend, c: Container, condition: str,
                    request: web.Request | None = None) -> int:
     """Docker's wait conditions, checked on the loop (no thread per waiting client) at
     each event of the container."""
-    events = ContainerEvents(b, c.id)
-    try:
+    with ContainerEvents(b, c.id) as events:
         return await _wait_for(b, c, condition, request, events)
-    finally:
-        events.close()
 
 
 async def _wait_for(b: Backend, c: Container, condition: str, request: web.Request | None,
@@ -317,14 +317,11 @@ async def _wait_for(b: Backend, c: Container, condition: str, request: web.Reque
 
 
 async def _wait_removed(b: Backend, c: Container, request: web.Request) -> None:
-    events = ContainerEvents(b, c.id)
-    try:
+    with ContainerEvents(b, c.id) as events:
         while await b.run(_reload, manager(b), c.id) is not None:
             if _gone(request):
                 raise ClientGone()
             await events.next()
-    finally:
-        events.close()
 
 
 async def wait(request: web.Request) -> web.StreamResponse:
@@ -490,8 +487,8 @@ async def logs(request: web.Request) -> web.StreamResponse:
     tty = c.spec.tty  # a terminal's output is one stream: Docker sends it unframed
     response = web.StreamResponse(headers={"Content-Type": RAW if tty else MULTIPLEXED})
     await response.prepare(request)
-    events = ContainerEvents(b, c.id)  # the end of a followed run wakes the loop at once
-    try:
+    # The end of a followed run wakes the loop at once.
+    with ContainerEvents(b, c.id) as events, contextlib.suppress(ConnectionError):
         await response.write(_frames(chosen, timestamps, tty))
         while follow and not (request.transport is None or request.transport.is_closing()):
             latest = await b.run(_reload, m, c.id)
@@ -504,10 +501,6 @@ async def logs(request: web.Request) -> web.StreamResponse:
                 break
             await events.next(POLL * 2)
         await response.write_eof()
-    except ConnectionError:
-        pass
-    finally:
-        events.close()
     return response
 
 

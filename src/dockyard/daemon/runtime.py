@@ -19,16 +19,14 @@ class ObservedManager(ContainerManager):
     """A manager whose state saves are also handed to ``observers``, and whose removals
     to ``on_removed``.
 
-    Every state change goes through ``_save`` and every removal through ``remove`` (an
-    AutoRemove too); the runtime has no public listener hook yet, so this is where exits
+    Every state change goes through ``_save`` and every removal ends in ``_removed`` (an
+    AutoRemove's too); the runtime has no public listener hook yet, so this is where exits
     and removals become visible the moment they are recorded."""
 
     observers: list[Callable[[Container], None]]
     on_removed: Callable[[Container], None] | None = None
 
-    def remove(self, ref: str, *, force: bool = False, volumes: bool = False) -> None:
-        c = self.get(ref)
-        super().remove(c.id, force=force, volumes=volumes)
+    def _removed(self, c: Container) -> None:
         if self.on_removed is not None:
             try:
                 self.on_removed(c)

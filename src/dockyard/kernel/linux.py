@@ -309,9 +309,6 @@ class LinuxKernel:
 
         return self._host(probe)
 
-    def nft(self, script: str) -> str:
-        return self._host(lambda: nftables.run(script, keep=True))
-
     def read_sysctl(self, key: str, netns: str | None = None) -> str:
         def read() -> str:
             with open(f"/proc/sys/{key}") as f:

@@ -955,6 +955,11 @@ class ContainerManager:
             self._locks.pop(c.id, None)
         with self._changed:
             self._changed.notify_all()
+        self._removed(c)
+
+    def _removed(self, c: Container) -> None:
+        """Called once ``c`` is gone (a removal asked for, or AutoRemove's): a hook for
+        observers, as ``_save`` is for states."""
 
     def rename(self, ref: str, new_name: str) -> Container:
         """Docker's rename: the name index, the record and, while the container has a
