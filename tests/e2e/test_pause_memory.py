@@ -39,7 +39,8 @@ def state(d: Daemon, ref: str) -> dict[str, object]:
 
 
 def test_cli_pause_unpause_ps_info_and_refusals(d: Daemon) -> None:
-    a = ok(d.cli("run", "-d", "--name", "pa", "busybox", "sleep", "60")).strip()
+    # --init: an init passes the stop signal on (sleep as PID 1 would ignore it)
+    a = ok(d.cli("run", "-d", "--init", "--name", "pa", "busybox", "sleep", "60")).strip()
     ok(d.cli("run", "-d", "--name", "pb", "busybox", "sleep", "60"))
     assert ok(d.cli("pause", "pa", "pb")) == "pa\npb\n"
     doc = state(d, "pa")

@@ -197,6 +197,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         mounts=tuple(mounts),
         restart=_restart(host),
         auto_remove=get_bool(host, "AutoRemove", "HostConfig.AutoRemove"),
+        init=None if host.get("Init") is None else get_bool(host, "Init", "HostConfig.Init"),
         dns=tuple(get_str_list(host, "Dns", "HostConfig.Dns")),
         dns_search=tuple(get_str_list(host, "DnsSearch", "HostConfig.DnsSearch")),
         dns_options=tuple(get_str_list(host, "DnsOptions", "HostConfig.DnsOptions")),

@@ -42,105 +42,19 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "jsonlog.h"
 #include "sendfd.h"
 
 #define LOG_FD 3
 #define STATUS_FD 4
 #define REPORT_FD 5
 #define STDIO_FD 6
-#define LINE_MAX_BYTES 16384 /* Docker splits longer lines into 16 KiB records */
 
 static volatile sig_atomic_t child_pid = 0;
-
-struct stream {
-    int fd;
-    const char *name;
-    char *buf; /* LINE_MAX_BYTES */
-    size_t len;
-};
 
 /* In .bss, apart from the streams: a page of it becomes resident only when a line
  * arrives, so an idle container's init holds none of it. */
 static char stream_buffers[2][LINE_MAX_BYTES];
-
-static void write_all(int fd, const char *data, size_t len) {
-    while (len > 0) {
-        ssize_t n = write(fd, data, len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return;
-        }
-        data += n;
-        len -= (size_t)n;
-    }
-}
-
-static void emit(struct stream *s, const char *data, size_t len) {
-    /* worst case every byte becomes \u00XX: 6 bytes */
-    static char out[LINE_MAX_BYTES * 6 + 128];
-    struct timespec ts;
-    struct tm tm;
-    size_t o = 0;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    gmtime_r(&ts.tv_sec, &tm);
-    o += (size_t)snprintf(out, sizeof out, "{\"log\":\"");
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)data[i];
-        if (c == '"' || c == '\\') {
-            out[o++] = '\\';
-            out[o++] = (char)c;
-        } else if (c == '\n') {
-            out[o++] = '\\';
-            out[o++] = 'n';
-        } else if (c == '\t') {
-            out[o++] = '\\';
-            out[o++] = 't';
-        } else if (c == '\r') {
-            out[o++] = '\\';
-            out[o++] = 'r';
-        } else if (c < 0x20 || c == 0x7f) {
-            o += (size_t)snprintf(out + o, 7, "\\u%04x", c);
-        } else {
-            out[o++] = (char)c;
-        }
-    }
-    o += (size_t)snprintf(out + o, sizeof out - o,
-                          "\",\"stream\":\"%s\",\"time\":\"%04d-%02d-%02dT%02d:%02d:%02d.%09ldZ\"}\n",
-                          s->name, tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-                          tm.tm_min, tm.tm_sec, ts.tv_nsec);
-    write_all(LOG_FD, out, o);
-}
-
-/* Read what is there; emit complete lines, and a full buffer as a partial record. */
-static int drain(struct stream *s) {
-    for (;;) {
-        ssize_t n = read(s->fd, s->buf + s->len, LINE_MAX_BYTES - s->len);
-        if (n < 0) {
-            if (errno == EINTR) continue;
-            return errno == EAGAIN ? 0 : -1;
-        }
-        if (n == 0) {
-            if (s->len) emit(s, s->buf, s->len);
-            s->len = 0;
-            return -1;
-        }
-        s->len += (size_t)n;
-        size_t start = 0;
-        for (size_t i = 0; i < s->len; i++) {
-            if (s->buf[i] == '\n') {
-                emit(s, s->buf + start, i + 1 - start);
-                start = i + 1;
-            }
-        }
-        if (start == 0 && s->len == LINE_MAX_BYTES) {
-            emit(s, s->buf, s->len);
-            s->len = 0;
-        } else if (start) {
-            memmove(s->buf, s->buf + start, s->len - start);
-            s->len -= start;
-        }
-    }
-}
 
 /* A terminal of the container's devpts: the master to the manager (and kept at
  * STDIO_FD), the slave returned for the command. -1 with errno set on failure. */
@@ -270,8 +184,9 @@ int main(int argc, char **argv) {
     sigaction(SIGCHLD, &chld, NULL);
     fcntl(out[0], F_SETFL, O_NONBLOCK);
     fcntl(err[0], F_SETFL, O_NONBLOCK);
-    struct stream streams[2] = {{.fd = out[0], .name = "stdout", .buf = stream_buffers[0]},
-                                {.fd = err[0], .name = "stderr", .buf = stream_buffers[1]}};
+    struct stream streams[2] = {
+        {.fd = out[0], .log = LOG_FD, .name = "stdout", .buf = stream_buffers[0]},
+        {.fd = err[0], .log = LOG_FD, .name = "stderr", .buf = stream_buffers[1]}};
     int open_streams = 2, status = 0, done = 0;
     sigset_t none;
     sigemptyset(&none);

@@ -14,6 +14,12 @@
  * them from the same OCI document runc gets, see kernel/lean.py):
  *   --root PATH                 the container's root (already mounted by the manager)
  *   --mntns FD                  (run) the template mount namespace (see below), open on FD
+ *   --report FD                 (run) no init: ARGV is the command itself, found on the
+ *                               container's PATH, and becomes PID 1 with our stdin,
+ *                               stdout and stderr; the start is reported on FD once the
+ *                               command runs: "ok PID", "error CODE MSG" (it could not
+ *                               be executed: 127 not found, 126 otherwise) or "fail MSG"
+ *                               (see dymon.c, which starts every such container)
  *   --netns PATH                join this network namespace (absent: stay in ours)
  *   --hostname NAME, --domainname NAME
  *   --mount TYPE SRC DEST FLAGS DATA   in order; FLAGS is the decimal MS_* mask
@@ -61,6 +67,9 @@
  * parent prints "pid <host pid>" on stdout and exits, so the child is re-parented to the
  * manager (a child subreaper), exactly as a runc-started init is. Failures in the child
  * are reported on fd 5 as "fail <message>" (the init reports on the same fd).
+ * With --report the child execs the command itself, keeping our stdio; the parent waits
+ * for that exec (or the child's failure) and reports on FD before exiting. dymon, which
+ * started us and is a child subreaper, then becomes the command's parent.
  *
  * exec: joins the init's namespaces (and cgroup), forks, and in the child sets the user,
  * working directory and environment and execs the command found on the container's PATH;
@@ -130,6 +139,10 @@ struct config {
 };
 
 static int in_child = 0; /* failures: child reports on fd 5, parent prints to stderr */
+/* run --report FD (no init: the command is the container's PID 1, its stdio is ours):
+ * the parent reports "ok PID", "error CODE MSG" or "fail MSG" on FD; the child tells
+ * the parent of a failure on the check pipe, whose end closes on a successful exec. */
+static int report_fd = -1, check_fd = -1;
 
 static void die(const char *fmt, ...) {
     char msg[1024];
@@ -137,8 +150,12 @@ static void die(const char *fmt, ...) {
     va_start(ap, fmt);
     vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
-    if (in_child)
+    if (in_child && check_fd >= 0)
+        dprintf(check_fd, "fail %s\n", msg);
+    else if (in_child)
         dprintf(REPORT_FD, "fail %s\n", msg);
+    else if (report_fd >= 0)
+        dprintf(report_fd, "fail %s\n", msg);
     else
         dprintf(2, "dyrun: %s\n", msg);
     _exit(125);
@@ -167,6 +184,10 @@ static void parse(int argc, char **argv, struct config *c) {
         else if (!strcmp(f, "--pid")) c->pid = (pid_t)atoi(argv[++i]);
         else if (!strcmp(f, "--nodev")) c->nodev = atoi(argv[++i]);
         else if (!strcmp(f, "--mntns")) c->mntns = atoi(argv[++i]);
+        else if (!strcmp(f, "--report")) {
+            report_fd = atoi(argv[++i]);
+            fcntl(report_fd, F_SETFD, FD_CLOEXEC); /* never the command's */
+        }
         else if (!strcmp(f, "--caps")) {
             c->caps = strtoull(argv[++i], NULL, 16);
             c->have_caps = 1;
@@ -508,6 +529,37 @@ static int clone_sources(struct config *c) {
     return root;
 }
 
+/* Docker's wording of an exec failure (Go's lower-case error text). */
+static void exec_error(int e, char *why, size_t size) {
+    snprintf(why, size, "%s", e == ENOENT ? "executable file not found in $PATH"
+                                          : strerror(e));
+    why[0] = (char)tolower((unsigned char)why[0]);
+}
+
+/* run --report: wait for the child's exec (its end of the check pipe closes) or its
+ * failure, and report which. */
+static int report_start(pid_t pid, int check[2]) {
+    close(check[1]);
+    char text[1100];
+    size_t len = 0;
+    ssize_t n;
+    while ((n = read(check[0], text + len, sizeof text - 1 - len)) != 0) {
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0 || (len += (size_t)n) == sizeof text - 1) break;
+    }
+    close(check[0]);
+    if (len == 0) {
+        dprintf(report_fd, "ok %d\n", (int)pid);
+        return 0;
+    }
+    while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+    }
+    write(report_fd, text, len);
+    return 0;
+}
+
+static int exec_path(const struct config *c);
+
 static int cmd_run(struct config *c) {
     if (!c->root) die("run needs --root");
     if (c->mntns < 0) die("run needs --mntns");
@@ -525,15 +577,23 @@ static int cmd_run(struct config *c) {
     close(c->mntns);
     if (unshare(CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWPID) < 0)
         die("unshare: %s", strerror(errno));
+    int check[2] = {-1, -1};
+    if (report_fd >= 0 && pipe2(check, O_CLOEXEC) < 0) die("pipe: %s", strerror(errno));
     pid_t pid = fork();
     if (pid < 0) die("fork: %s", strerror(errno));
-    if (pid > 0) {
+    if (pid > 0 && report_fd < 0) {
         printf("pid %d\n", (int)pid);
         return 0;
     }
+    if (pid > 0) return report_start(pid, check);
     in_child = 1;
-    dup2(0, 1); /* the container's stdio: /dev/null, as runc -d leaves it */
-    dup2(0, 2);
+    if (report_fd >= 0) {
+        close(check[0]);
+        check_fd = check[1];
+    } else {
+        dup2(0, 1); /* the container's stdio: /dev/null, as runc -d leaves it */
+        dup2(0, 2);
+    }
     reset_process();
     /* The template's mounts are private already, and the copy of them is ours alone:
      * the root goes on /root, a mount point of this namespace as pivot_root needs. */
@@ -561,6 +621,14 @@ static int cmd_run(struct config *c) {
     if (c->have_caps) drop_bounding(c->caps);
     set_user(c);
     if (c->have_caps && c->uid == 0) set_caps(c->caps);
+    if (report_fd >= 0) { /* the command itself, found on the container's PATH */
+        int e = exec_path(c);
+        char why[256];
+        exec_error(e, why, sizeof why);
+        dprintf(check_fd, "error %d exec: \"%s\": %s\n", e == ENOENT ? 127 : 126,
+                c->argv[0], why);
+        _exit(e == ENOENT ? 127 : 126);
+    }
     execve(c->argv[0], c->argv, (char **)c->env);
     die("exec %s: %s", c->argv[0], strerror(errno));
     return 125;
@@ -679,11 +747,9 @@ static int cmd_exec(struct config *c) {
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
     if (got == (ssize_t)sizeof e) {
-        const char *why = e == ENOENT ? "executable file not found in $PATH" : strerror(e);
-        char lower[256];
-        snprintf(lower, sizeof lower, "%s", why);
-        lower[0] = (char)tolower((unsigned char)lower[0]);
-        dprintf(2, "exec: \"%s\": %s\n", c->argv[0], lower);
+        char why[256];
+        exec_error(e, why, sizeof why);
+        dprintf(2, "exec: \"%s\": %s\n", c->argv[0], why);
         return e == ENOENT ? 127 : 126;
     }
     if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);

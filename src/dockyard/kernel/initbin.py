@@ -1,5 +1,6 @@
-"""Build (once) the static helper binaries: ``dyinit`` (every container's PID 1) and
-``dyrun`` (the lean runtime that starts containers and execs into them).
+"""Build (once) the static helper binaries: ``dyinit`` (PID 1 of a container run with an
+init), ``dymon`` (the monitor of containers run without one) and ``dyrun`` (the lean
+runtime that starts containers and execs into them).
 
 Each binary is compiled from its C source beside this module into ``<dest dir>`` under a
 name carrying the source's hash, so an edited source gets a new binary and a binary in
@@ -20,6 +21,7 @@ from dockyard.errors import KernelError
 _HERE = os.path.dirname(__file__)
 SOURCE = os.path.join(_HERE, "dyinit.c")
 DYRUN_SOURCE = os.path.join(_HERE, "dyrun.c")
+DYMON_SOURCE = os.path.join(_HERE, "dymon.c")
 
 # Binaries built by this process: a manager on a fresh root (every test's) gets a hard
 # link (or copy) of one instead of a compiler run.
@@ -41,12 +43,19 @@ def init_compiler() -> str:
     return "musl-gcc" if shutil.which("musl-gcc") else "gcc"
 
 
+def ensure_dymon_binary(dest_dir: str, cc: str | None = None) -> str:
+    """Path of the compiled monitor of containers without an init (one per manager root,
+    living as long as they do: built small, like dyinit)."""
+    return ensure_binary(DYMON_SOURCE, "dymon", dest_dir, cc or init_compiler())
+
+
 def ensure_dyrun_binary(dest_dir: str, cc: str = "gcc") -> str:
     """Path of the compiled lean runtime for the current source."""
     return ensure_binary(DYRUN_SOURCE, "dyrun", dest_dir, cc)
 
 
-HEADERS = (os.path.join(_HERE, "sendfd.h"),)  # what the sources #include from here
+# What the sources #include from here.
+HEADERS = (os.path.join(_HERE, "sendfd.h"), os.path.join(_HERE, "jsonlog.h"))
 
 
 def ensure_binary(source: str, name: str, dest_dir: str, cc: str = "gcc") -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
@@ -31,6 +32,7 @@ from typing import Any, Protocol
 from dockyard.errors import InvalidParameter, KernelError
 from dockyard.kernel import cgroups
 from dockyard.kernel.console import ExecProcess, console_socket, receive_fd
+from dockyard.kernel.monitor import Monitor
 from dockyard.kernel.oci import ExecResult, spawn_with_fds
 
 CGROUP_DEVICES = "/sys/fs/cgroup/devices"
@@ -126,12 +128,16 @@ def memory_limits(spec: Mapping[str, Any]) -> tuple[int, int]:
 
 
 def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False,
-               memory_cgroup: str | None = None, mntns_fd: int = 3) -> list[str]:
+               memory_cgroup: str | None = None, mntns_fd: int = 3,
+               report_fd: int | None = None) -> list[str]:
     """``dyrun run`` directives for an OCI document (pure); ``nodev``: every mount but
     devpts gets ``nodev`` (see the module's note on devices); ``memory_cgroup``: where
     the document's memory limit, if any, is applied; ``mntns_fd``: dyrun's descriptor
-    of the template mount namespace."""
+    of the template mount namespace; ``report_fd``: no init, the start is reported on
+    this descriptor (see dyrun.c's ``--report``)."""
     args = ["run", "--root", spec["root"]["path"], "--mntns", str(mntns_fd)]
+    if report_fd is not None:
+        args += ["--report", str(report_fd)]
     if nodev:
         args += ["--nodev", "1"]
     linux = spec.get("linux") or {}
@@ -185,7 +191,8 @@ class Dyrun:
 
     def __init__(self, binary: str, root: str, devices: str = "nodev",
                  cgroup_root: str = CGROUP_DEVICES, memory_root: str = cgroups.MEMORY_ROOT,
-                 freezer_root: str = cgroups.FREEZER_ROOT) -> None:
+                 freezer_root: str = cgroups.FREEZER_ROOT,
+                 monitor: Monitor | None = None) -> None:
         """``root``: this manager's directory of started containers with cgroups (one
         empty file each), so that cleaning up never touches another manager's.
         ``devices``: "nodev" or "cgroup" (falls back to "nodev" without a v1 devices
@@ -200,6 +207,7 @@ class Dyrun:
         self.cgroup_root: str | None = cgroup_root if usable else None
         self.memory_root = memory_root
         self.freezer_root = freezer_root
+        self.monitor = monitor  # dymon: what starts containers without an init
         self._template: int | None = None  # fd of the template mount namespace
         self._template_lock = threading.Lock()
 
@@ -212,23 +220,11 @@ class Dyrun:
               extra_fds: Sequence[int]) -> int:
         """Start the container; ``extra_fds`` become its init's fds 3, 4, …; returns the
         init's host pid (a child of this process once dyrun has exited)."""
-        cgroup = self.cgroup(container_id)
-        memory = None
-        if memory_limits(spec)[0] > 0:
-            if not cgroups.available(self.memory_root):
-                raise KernelError(f"dyrun run {container_id[:12]}: a memory limit needs the "
-                                  f"cgroup v1 memory controller at {self.memory_root}")
-            memory = cgroups.memory_path(container_id, root=self.memory_root)
+        cgroup, memory = self._cgroups(container_id, spec)
         template = self._mount_template()
         fds = (*extra_fds, template)  # the template's fd: dyrun closes it before the init
         argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
                                          memory_cgroup=memory, mntns_fd=2 + len(fds))]
-        if cgroup or memory:
-            # The mark that this manager has runtime state to clean (the cgroups dyrun
-            # makes) should the container's row ever be lost; without a cgroup there is
-            # nothing to clean, and a new inode can cost a millisecond here.
-            with open(os.path.join(self.root, container_id), "w"):
-                pass
         out_r, out_w = os.pipe2(os.O_CLOEXEC)
         null_fd = os.open(os.devnull, os.O_RDWR | os.O_CLOEXEC)
         try:
@@ -253,6 +249,40 @@ class Dyrun:
             message = text.removeprefix("dyrun: ") or "failed"
             raise KernelError(f"dyrun run {container_id[:12]}: {message}")
         return int(text.split()[1])
+
+    def start_direct(self, container_id: str, spec: Mapping[str, Any],
+                     fds: Sequence[int]) -> tuple[str, socket.socket | None]:
+        """Start the container without an init, through dymon: the document's command is
+        PID 1. ``fds``: its log, status file and stdin. dyrun's report ("ok PID", "error
+        CODE MSG" or "fail MSG"), with dymon's connection for this container after "ok"."""
+        if self.monitor is None:
+            raise KernelError("dyrun: no monitor to start a container without an init")
+        cgroup, memory = self._cgroups(container_id, spec)
+        argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
+                                         memory_cgroup=memory, mntns_fd=4, report_fd=3)]
+        conn, report = self.monitor.spawn(argv, [*fds, self._mount_template()])
+        if report.startswith("ok "):
+            return report, conn
+        self.delete(container_id, force=True)
+        return report, None
+
+    def _cgroups(self, container_id: str, spec: Mapping[str, Any]
+                 ) -> tuple[str | None, str | None]:
+        """The devices and memory cgroups dyrun is to make for the container, if any."""
+        cgroup = self.cgroup(container_id)
+        memory = None
+        if memory_limits(spec)[0] > 0:
+            if not cgroups.available(self.memory_root):
+                raise KernelError(f"dyrun run {container_id[:12]}: a memory limit needs the "
+                                  f"cgroup v1 memory controller at {self.memory_root}")
+            memory = cgroups.memory_path(container_id, root=self.memory_root)
+        if cgroup or memory:
+            # The mark that this manager has runtime state to clean (the cgroups dyrun
+            # makes) should the container's row ever be lost; without a cgroup there is
+            # nothing to clean, and a new inode can cost a millisecond here.
+            with open(os.path.join(self.root, container_id), "w"):
+                pass
+        return cgroup, memory
 
     def _mount_template(self) -> int:
         """The mount namespace every container's is copied from (see dyrun.c's

@@ -65,6 +65,7 @@ class ContainerSpec:
     console_size: tuple[int, int] = (0, 0)  # (rows, cols) of the terminal at start
     memory: int = 0  # -m, bytes; 0: no limit
     memory_swap: int = 0  # --memory-swap: memory + swap, bytes; -1: unlimited swap
+    init: bool | None = None  # --init (HostConfig.Init); None: the daemon's default, none
 
 
 

@@ -155,6 +155,7 @@ def inspect_doc(
             "RestartPolicy": {"Name": policy.name,
                               "MaximumRetryCount": policy.maximum_retry_count},
             "AutoRemove": c.spec.auto_remove,
+            "Init": c.spec.init,
             "ConsoleSize": list(c.spec.console_size),
             "Dns": list(c.spec.dns),
             "DnsOptions": list(c.spec.dns_options),

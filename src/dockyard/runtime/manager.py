@@ -13,10 +13,16 @@ a manager switched to the other runtime still handles containers started before.
 
 Supervision: :meth:`open` makes this process a child subreaper, adopts running containers
 and starts the :class:`Supervisor` thread; :meth:`close` stops the thread and leaves the
-containers running. Each container's PID 1 is ``dyinit`` (``kernel/dyinit.c``): it logs the
-command's output and writes its exit status to ``<container dir>/exit-status`` from inside
-the container, so an exit that happens while no manager runs is recorded by the next one
-(:meth:`reconcile`), which then applies the restart policy.
+containers running. A container's output is logged and its exit status written to
+``<container dir>/exit-status`` by a process that outlives this one, so an exit that
+happens while no manager runs is recorded by the next one (:meth:`reconcile`), which then
+applies the restart policy. Which process:
+
+- by default, as in Docker, the command is the container's PID 1, and ``dymon``
+  (``kernel/dymon.c``), one process for all of them, started by dyrun's first such start,
+  logs, reaps and records each (a process per container would cost ~70 KiB each);
+- with ``--init`` (HostConfig.Init), a terminal or stdin, or under runc, ``dyinit``
+  (``kernel/dyinit.c``) is PID 1 and does it from inside the container.
 
 A failed start (port taken, command not found, …) undoes everything it did (sandbox,
 veths, addresses, mounts, runtime state) and leaves the container as Docker does: still
@@ -31,6 +37,7 @@ import builtins
 import contextlib
 import functools
 import os
+import select
 import shutil
 import signal
 import subprocess
@@ -56,8 +63,13 @@ from dockyard.errors import (
 from dockyard.images.store import ImageStore
 from dockyard.kernel import cgroups, process
 from dockyard.kernel.console import ExecProcess
-from dockyard.kernel.initbin import ensure_dyrun_binary, ensure_init_binary
+from dockyard.kernel.initbin import (
+    ensure_dymon_binary,
+    ensure_dyrun_binary,
+    ensure_init_binary,
+)
 from dockyard.kernel.lean import ContainerRuntime, Dyrun
+from dockyard.kernel.monitor import Monitor
 from dockyard.kernel.mounts import mount_overlay, unmount
 from dockyard.kernel.oci import RUNC, ExecResult, Runc
 from dockyard.model.ids import new_id
@@ -160,8 +172,10 @@ class ContainerManager:
         os.makedirs(self._run_dir, mode=0o700, exist_ok=True)
         self.runc = Runc(os.path.join(exec_root, "runc"), runc_binary)
         self.init_binary = init_binary or ensure_init_binary(os.path.join(root, "bin"))
+        self.monitor = Monitor(ensure_dymon_binary(os.path.join(root, "bin")), exec_root)
         self.dyrun = Dyrun(dyrun_binary or ensure_dyrun_binary(os.path.join(root, "bin")),
-                           os.path.join(exec_root, "dyrun"), devices=dyrun_devices)
+                           os.path.join(exec_root, "dyrun"), devices=dyrun_devices,
+                           monitor=self.monitor)
         self._runtimes: dict[str, ContainerRuntime] = {"runc": self.runc, "dyrun": self.dyrun}
         name = runtime or os.environ.get("DOCKYARD_RUNTIME") or DEFAULT_RUNTIME
         if name not in self._runtimes:
@@ -195,9 +209,13 @@ class ContainerManager:
         return self.supervisor.stopped
 
     def close(self) -> None:
-        """Stop supervising; running containers keep running for the next manager."""
+        """Stop supervising; running containers keep running for the next manager (and
+        dymon with them: it stops if none is left)."""
         self.supervisor.stop()
         self.health.close()
+        with contextlib.suppress(OSError, DockyardError):
+            self.monitor.quit()
+        self.monitor.close()
         self.dyrun.close()
         with self._rows:
             consoles = list(self._consoles.values())
@@ -498,7 +516,8 @@ class ContainerManager:
             c = replace(self._reload(c.id) or c, networks=attachments)
             directory = self.container_dir(c.id)
             rootfs = os.path.join(directory, "rootfs")
-            mount_overlay(self._lower_dirs(c), os.path.join(directory, "upper"),
+            direct = self._without_init(c)
+            mount_overlay(self._lower_dirs(c, not direct), os.path.join(directory, "upper"),
                           os.path.join(directory, "work"), rootfs)
             undo.append(lambda: unmount(rootfs))
             user = self._resolve_user(c, rootfs)
@@ -515,11 +534,12 @@ class ContainerManager:
             oci = build_spec(
                 rootfs=rootfs,
                 process=ProcessSpec(
-                    args=(INIT_PATH, *c.argv), env=self._process_env(c, sandbox, user),
+                    args=c.argv if direct else (INIT_PATH, *c.argv),
+                    env=self._process_env(c, sandbox, user),
                     cwd=c.workdir or "/", uid=user.uid, gid=user.gid,
                     additional_gids=user.additional_gids),
                 hostname=_hostname(sandbox), netns=sandbox.netns or self.host_netns,
-                init_binary=self.init_binary, mounts=binds,
+                init_binary=None if direct else self.init_binary, mounts=binds,
                 cgroups_path=f"/dockyard-{c.id}",
                 memory=c.spec.memory, memory_swap=c.spec.memory_swap,
             )
@@ -531,7 +551,10 @@ class ContainerManager:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
             console = self._prepare_console(c, oci, undo)  # None: no stdin, no terminal
             held: list[int] = []
-            pid = self._launch(c, bundle, oci, undo, held, console)
+            if direct:
+                pid = self._launch_direct(c, oci, undo, held)
+            else:
+                pid = self._launch(c, bundle, oci, undo, held, console)
             started = process.start_time(pid)
             c = self._save(c.with_state(
                 status=RUNNING, pid=pid, pid_start=started, error="", exit_code=0,
@@ -595,24 +618,54 @@ class ContainerManager:
                 console.begin()
                 undo.append(console.exited)
             return pid
-        if report.startswith("error "):
-            _, code, message = report.split(" ", 2)
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)  # the init exits right after reporting
-            raise StartError(f"failed to create task for container: {message.strip()}",
-                             int(code))
-        if report.startswith("fail "):  # dyrun could not build the container
-            with contextlib.suppress(ChildProcessError):
-                os.waitpid(pid, 0)
-            raise KernelError(f"dyrun: container {c.id[:12]}: {report[5:]}")
-        raise DockyardError(f"container {c.id[:12]}: init reported nothing ({report!r})")
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, 0)  # the init exits right after reporting a failure
+        raise _start_failure(c, report)
 
-    def _lower_dirs(self, c: Container) -> list[str]:
+    def _without_init(self, c: Container) -> bool:
+        """Whether ``c`` runs as Docker runs a container by default: its command is its
+        PID 1, and dymon (``kernel/dymon.c``) logs its output and records its exit. With
+        ``--init``, a terminal or stdin, dyinit is PID 1 and does that from inside (it
+        also holds the terminal across a restart of the manager); under runc, always."""
+        return (self.runtime is self.dyrun and not c.spec.init and not c.spec.tty
+                and not c.spec.open_stdin)
+
+    def _launch_direct(self, c: Container, oci: dict[str, Any],
+                       undo: list[Callable[[], object]], held: list[int]) -> int:
+        """Start ``c`` without an init, through dymon; its pid, with the connection on
+        which dymon tells of its end put in ``held`` (watched as an init's pidfd is)."""
+        directory = self.container_dir(c.id)
+        fds = [os.open(os.path.join(directory, "json.log"),
+                       os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640),
+               os.open(os.path.join(directory, "exit-status"),
+                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600),
+               os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)]
+        try:
+            report, conn = self.dyrun.start_direct(c.id, oci, fds)
+        finally:
+            for fd in fds:
+                os.close(fd)
+        if conn is None:
+            raise _start_failure(c, report)
+        pid = int(report.split()[1])
+        runtime = self.dyrun
+        undo.append(lambda: runtime.delete(c.id, force=True))
+        held.append(conn.detach())
+
+        def kill_command() -> None:  # dymon collects it
+            if held:
+                process.close_quietly(held.pop())
+                process.kill_pid_namespace(pid, None)
+        undo.append(kill_command)
+        return pid
+
+    def _lower_dirs(self, c: Container, init: bool) -> list[str]:
         """The image's layers, under the shared layer of mount points when it fits
-        (``runtime/mountpoints.py``: it spares each start five new inodes)."""
+        (``runtime/mountpoints.py``: it spares each start four new inodes, five with an
+        init)."""
         layers = self.images.layer_dirs(c.image_id)
         if mountpoints.fits(layers):
-            return [mountpoints.mount_point_layer(self.images.root), *layers]
+            return [mountpoints.mount_point_layer(self.images.root, init), *layers]
         return layers
 
     def _setup_network(self, c: Container, undo: list[Callable[[], object]]
@@ -696,6 +749,8 @@ class ContainerManager:
             if c is None or c.state.status != RUNNING or c.state.pid != pid:
                 process.reap(pid)
                 return
+            if self._monitor_lost(c):
+                return
             console = self._consoles.get(container_id)
             if console is not None:
                 console.exited()
@@ -721,6 +776,25 @@ class ContainerManager:
         elif c.spec.auto_remove:
             with contextlib.suppress(DockyardError):
                 self.remove(container_id, force=True, volumes=True)
+
+    def _monitor_lost(self, c: Container) -> bool:
+        """Whether what told of ``c``'s end was dymon going away, not ``c``: its command
+        still runs (no exit recorded). It is then watched through a pidfd; it is our child
+        now (we are a subreaper above dymon), so its exit status comes from waitpid."""
+        try:
+            with open(os.path.join(self.container_dir(c.id), "exit-status")) as f:
+                if f.read():
+                    return False
+        except FileNotFoundError:
+            return False
+        fd = process.open_pidfd(c.state.pid, c.state.pid_start)
+        if fd is None:
+            return False
+        if select.select([fd], [], [], 0)[0]:  # a pidfd is readable once its process ended
+            process.close_quietly(fd)
+            return False
+        self.supervisor.watch(c.id, c.state.pid, fd)
+        return True
 
     def _restart_due(self, container_id: str) -> None:
         with self._lock(container_id):
@@ -1237,6 +1311,12 @@ class ContainerManager:
             if status == RUNNING:
                 fd = process.open_pidfd(c.state.pid, c.state.pid_start)
                 if fd is not None and not self.supervisor.watching(c.id):
+                    # Run without an init: dymon, not the pidfd, says when its exit is
+                    # recorded.
+                    conn = self.monitor.watch(c.state.pid)
+                    if conn is not None:
+                        process.close_quietly(fd)
+                        fd = conn.detach()
                     c = self._settle_pause(c)
                     if c.spec.tty:
                         self.console(c.id).adopt(fd)
@@ -1371,6 +1451,17 @@ def _signal_unpauses(c: Container, sig: int) -> bool:
     (any signal when it has no stop signal of its own): the signal is to end it."""
     return (sig == signal.SIGKILL or not c.stop_signal
             or parse_signal(c.stop_signal) == sig)
+
+
+def _start_failure(c: Container, report: str) -> DockyardError:
+    """The error a failed start's report (dyinit's or dyrun's) stands for."""
+    if report.startswith("error "):  # the command could not be executed
+        _, code, message = report.split(" ", 2)
+        return StartError(f"failed to create task for container: {message.strip()}",
+                          int(code))
+    if report.startswith("fail "):  # dyrun could not build the container
+        return KernelError(f"dyrun: container {c.id[:12]}: {report[5:].strip()}")
+    return DockyardError(f"container {c.id[:12]}: its start reported nothing ({report!r})")
 
 
 def _kill_and_reap(pid: int, pidfd: int) -> None:

@@ -1,12 +1,12 @@
 """A read-only layer of the mount points every container needs, shared by all of them.
 
-A container's ``/etc/hosts``, ``/etc/hostname``, ``/etc/resolv.conf`` and its init
-(``/.dyinit``) are bind mounts, and a bind mount needs a file to land on. Made in each
-container's writable layer, that cost five new inodes per container (``/etc`` copied up,
-then the files), and on this class of machine a new inode on a churned ext4 costs up to a
-millisecond: ~7 ms of a ~45 ms start. Docker keeps such files in a per-container "init"
-layer; here one layer, made once per state root, sits above every image's layers. Like
-Docker's, it hides whatever the image had at those paths, which the bind mounts hide anyway.
+A container's ``/etc/hosts``, ``/etc/hostname`` and ``/etc/resolv.conf`` are bind
+mounts, and a bind mount needs a file to land on. Made in each container's writable
+layer, that cost four new inodes per container (``/etc`` copied up, then the files), and
+on this class of machine a new inode on a churned ext4 costs up to a millisecond: ~7 ms of
+a ~45 ms start. Docker keeps such files in a per-container "init" layer; here one layer,
+made once per state root, sits above every image's layers. Like Docker's, it hides
+whatever the image had at those paths, which the bind mounts hide anyway.
 
 An image whose ``/etc`` is not a directory (a symlink, say) is not given the layer: a
 directory above it would hide the link.
@@ -24,12 +24,14 @@ from collections.abc import Sequence
 from dockyard.runtime.spec import INIT_PATH
 
 DIRECTORIES = ("dev", "etc", "proc", "sys")
-FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf", INIT_PATH.lstrip("/"))
+FILES = ("etc/hosts", "etc/hostname", "etc/resolv.conf")
 
 
-def mount_point_layer(directory: str) -> str:
-    """The layer's path under ``directory``, made (atomically) if it is not there yet."""
-    path = os.path.join(directory, "mountpoints")
+def mount_point_layer(directory: str, init: bool = False) -> str:
+    """The layer's path under ``directory``, made (atomically) if it is not there yet.
+    ``init``: the layer for containers run with dyinit, which also has its mount point
+    (a container without an init must not show a ``/.dyinit``)."""
+    path = os.path.join(directory, "mountpoints-init" if init else "mountpoints")
     if os.path.isdir(path):
         return path
     os.makedirs(directory, exist_ok=True)
@@ -38,7 +40,7 @@ def mount_point_layer(directory: str) -> str:
         os.chmod(tmp, 0o755)
         for name in DIRECTORIES:
             os.mkdir(os.path.join(tmp, name), 0o755)
-        for name in FILES:
+        for name in (*FILES, INIT_PATH.lstrip("/")) if init else FILES:
             with open(os.path.join(tmp, name), "w"):
                 pass
         with contextlib.suppress(FileExistsError, OSError):

@@ -89,7 +89,7 @@ def build_spec(
     process: ProcessSpec,
     hostname: str,
     netns: str | None,
-    init_binary: str,
+    init_binary: str | None,
     mounts: Sequence[BindMount] = (),
     cgroups_path: str = "",
     annotations: Mapping[str, str] | None = None,
@@ -105,7 +105,8 @@ def build_spec(
     if netns is not None:
         namespaces.append({"type": "network", "path": netns})
     oci_mounts = base_mounts()
-    oci_mounts.append(BindMount(init_binary, INIT_PATH, read_only=True).to_oci())
+    if init_binary is not None:  # None: the command is PID 1 (no --init)
+        oci_mounts.append(BindMount(init_binary, INIT_PATH, read_only=True).to_oci())
     oci_mounts += [m.to_oci() for m in mounts]
     linux: dict[str, Any] = {
         "namespaces": namespaces,

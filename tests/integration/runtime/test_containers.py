@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import time
 
 import pytest
 
@@ -114,9 +115,22 @@ def test_stop_kills_a_process_ignoring_sigterm_after_the_timeout(
     stopped = manager.stop(c.id, timeout=1)
     assert stopped.state.status == "exited"
     assert stopped.state.exit_code == 128 + signal.SIGKILL
-    # and a well-behaved process ends with SIGTERM before the timeout
-    d = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+    # With an init (--init), which passes SIGTERM on, a plain process ends with it before
+    # the timeout.
+    d = manager.run(ContainerSpec("busybox", cmd=("sleep", "60"), init=True))
     assert manager.stop(d.id, timeout=30).state.exit_code == 128 + signal.SIGTERM
+
+
+def test_a_command_run_as_pid_1_ignores_sigterm_as_in_docker(
+        manager: ContainerManager) -> None:
+    """Without an init the command is PID 1, and the kernel gives PID 1 no signal it has
+    no handler for: ``sleep`` outlives the stop signal and is killed at the timeout."""
+    if manager.runtime.name == "runc":
+        pytest.skip("under runc every container has dyinit as PID 1")
+    c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+    begun = time.monotonic()
+    assert manager.stop(c.id, timeout=1).state.exit_code == 128 + signal.SIGKILL
+    assert time.monotonic() - begun >= 1
 
 
 def test_kill_with_a_signal_and_restart(manager: ContainerManager) -> None:
@@ -239,7 +253,7 @@ def test_an_idle_containers_init_keeps_little_private_memory(
     """The init lives as long as its container, so what it keeps resident is paid once per
     container: its 2 × 16 KiB log buffers must stay untouched until output arrives, and a
     musl build skips glibc's static start-up heap."""
-    c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
+    c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60"), init=True))
     pid = manager.inspect(c.id)["State"]["Pid"]
     with open(f"/proc/{pid}/smaps_rollup") as f:
         private_kib = next(int(line.split()[1]) for line in f if line.startswith("Anonymous:"))

@@ -58,7 +58,8 @@ def test_a_container_keeps_the_runtime_that_started_it(
         old = first.run(ContainerSpec("busybox", name="old", cmd=("sleep", "60")))
         first.close()
         second = make_manager(engine, host, init_binary, "dyrun", dyrun_binary)
-        new = second.run(ContainerSpec("busybox", name="new", cmd=("sleep", "60")))
+        new = second.run(ContainerSpec("busybox", name="new", cmd=("sleep", "60"),
+                                       init=True))
         assert second.get("old").state.runtime == "runc"
         assert second.get("new").state.runtime == "dyrun"
         assert second.runc.exists(old.id) and not second.runc.exists(new.id)

@@ -74,13 +74,20 @@ def test_dev_nodes_and_special_mounts(manager: ContainerManager) -> None:
                      "/dev/pts", "/dev/shm", "/dev/mqueue", "/proc", *["made", "refused"] * 3]
 
 
-def test_own_namespaces_and_dyinit_as_pid_1(manager: ContainerManager) -> None:
-    code, lines = run(manager, "cat /proc/1/cmdline | tr '\\0' ' '; echo; "
-                               "hostname; cat /proc/sys/kernel/domainname",
-                      hostname="iso", domainname="example.org")
+def test_own_namespaces_and_the_command_or_dyinit_as_pid_1(
+        manager: ContainerManager) -> None:
+    script = ("cat /proc/1/cmdline | tr '\\0' ' '; echo; hostname; "
+              "cat /proc/sys/kernel/domainname; ls -a / | grep -c dyinit || true")
+    code, lines = run(manager, script, hostname="iso", domainname="example.org")
     assert code == 0
-    assert lines[0].startswith("/.dyinit sh -c")
-    assert lines[1:] == ["iso", "example.org"]
+    if manager.runtime.name == "runc":  # always under dyinit
+        assert lines[0].startswith("/.dyinit sh -c")
+    else:  # as in Docker: the command is PID 1, and no init is in sight
+        assert lines[0].startswith("sh -c cat /proc/1/cmdline")
+        assert lines[3] == "0"
+    assert lines[1:3] == ["iso", "example.org"]
+    code, lines = run(manager, script, init=True)  # --init
+    assert code == 0 and lines[0].startswith("/.dyinit sh -c")
     c = manager.run(ContainerSpec("busybox", cmd=("sleep", "60")))
     for kind in ("pid", "uts", "ipc", "mnt", "net"):
         assert (os.readlink(f"/proc/{c.state.pid}/ns/{kind}")

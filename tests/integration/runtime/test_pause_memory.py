@@ -60,7 +60,8 @@ def state(manager: ContainerManager, ref: str) -> dict[str, object]:
 
 
 def test_pause_freezes_every_process_and_unpause_resumes(manager: ContainerManager) -> None:
-    c = manager.run(ContainerSpec("busybox", name="counter", cmd=("sh", "-c", COUNTERS)))
+    c = manager.run(ContainerSpec("busybox", name="counter", cmd=("sh", "-c", COUNTERS),
+                                  init=True))
     wait_for(lambda: lines(manager, c.id, "f") > 3 and lines(manager, c.id, "child") > 3,
              what="both counters running")
 
@@ -102,7 +103,8 @@ def test_pause_freezes_every_process_and_unpause_resumes(manager: ContainerManag
 
 
 def test_stop_kill_and_remove_of_a_paused_container(manager: ContainerManager) -> None:
-    stopped = manager.run(ContainerSpec("busybox", name="stopped", cmd=("sleep", "60")))
+    stopped = manager.run(ContainerSpec("busybox", name="stopped", cmd=("sleep", "60"),
+                                        init=True))
     manager.pause("stopped")
     begun = time.monotonic()
     # Thawed before the stop signal is delivered: SIGTERM ends it (143), well before the

@@ -56,6 +56,9 @@ def test_run_directives_from_the_oci_document() -> None:
     args = dyrun_args(spec())
     assert args[:3] == ["run", "--root", "/c/rootfs"]
     assert directives(dyrun_args(spec(), mntns_fd=7), "--mntns", 1) == [["7"]]
+    # without an init the start is reported on a descriptor (dymon's pipe)
+    assert "--report" not in args
+    assert directives(dyrun_args(spec(), report_fd=3), "--report", 1) == [["3"]]
     assert directives(args, "--netns", 1) == [["/run/netns/x"]]
     assert directives(args, "--hostname", 1) == [["box"]]
     assert directives(args, "--user", 3) == [["0", "0", "5,7"]]

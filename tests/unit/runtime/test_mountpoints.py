@@ -10,13 +10,18 @@ from dockyard.runtime import mountpoints
 
 def test_the_layer_is_made_once_with_every_mount_point(tmp_path: Path) -> None:
     path = mountpoints.mount_point_layer(str(tmp_path))
-    for name in ("etc/hosts", "etc/hostname", "etc/resolv.conf", ".dyinit"):
+    for name in ("etc/hosts", "etc/hostname", "etc/resolv.conf"):
         assert os.path.isfile(os.path.join(path, name)) and os.path.getsize(
             os.path.join(path, name)) == 0
+    # No /.dyinit: a container without an init must not show one.
+    assert sorted(os.listdir(path)) == ["dev", "etc", "proc", "sys"]
     for name in ("dev", "etc", "proc", "sys"):
         assert os.path.isdir(os.path.join(path, name))
     assert mountpoints.mount_point_layer(str(tmp_path)) == path
     assert sorted(os.listdir(tmp_path)) == ["mountpoints"]  # no temporary left
+    # Containers run with dyinit have their own, with its mount point.
+    with_init = mountpoints.mount_point_layer(str(tmp_path), init=True)
+    assert sorted(os.listdir(with_init)) == [".dyinit", "dev", "etc", "proc", "sys"]
 
 
 def test_it_fits_above_a_real_or_missing_etc_but_not_a_symlinked_one(tmp_path: Path) -> None:
