@@ -79,20 +79,25 @@ def wait_for(condition: Callable[[], bool], what: str, timeout: float = 20) -> N
         time.sleep(0.1)
 
 
+# init: true in these projects: a command that is PID 1 ignores SIGTERM, and each `down`
+# would wait out the 10 s grace period (as Docker's does).
 TWO_NETWORKS = """
 name: p
 services:
   web:
     image: busybox
+    init: true
     command: ["sleep", "3600"]
     networks: [front]
     deploy: {replicas: 2}
   db:
     image: busybox
+    init: true
     command: ["sleep", "3600"]
     networks: [back]
   both:
     image: busybox
+    init: true
     command: ["sleep", "3600"]
     networks:
       front: {aliases: [gateway]}
@@ -144,6 +149,7 @@ def test_depends_on_service_healthy_starts_the_dependent_after(
         services:
           db:
             image: busybox
+            init: true
             command: ["sh", "-c", "sleep 1; touch /shared/ready; exec sleep 3600"]
             volumes: [shared:/shared]
             healthcheck:
@@ -152,6 +158,7 @@ def test_depends_on_service_healthy_starts_the_dependent_after(
               retries: 50
           app:
             image: busybox
+            init: true
             command:
               - sh
               - -c
@@ -224,6 +231,7 @@ def test_down_v_leaves_nothing_behind(daemon: Daemon, compose: Compose,
         services:
           web:
             image: busybox
+            init: true
             command: ["httpd", "-f", "-p", "80"]
             ports: ["8081:80", "9090"]
             volumes: [data:/data, /anonymous]

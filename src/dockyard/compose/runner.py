@@ -387,9 +387,10 @@ class Runner:
             self.err.write("WARN: Found orphan containers (["
                            + ", ".join(o.name for o in orphans) + "]) for this project. "
                            "Run down with --remove-orphans to remove them too.\n")
-        for obs in sorted(known, key=lambda o: (rank.get(o.service, -1), o.name)):
-            service = self.project.services.get(obs.service)
-            self._remove(obs.id, obs.name, stop_timeout(service), volumes=volumes)
+        for wave in self._stop_waves(known):
+            at_once(wave, lambda obs: self._remove(
+                obs.id, obs.name, stop_timeout(self.project.services.get(obs.service)),
+                volumes=volumes))
         existing = {n.get("Name"): n for n in self.backend.networks()}
         for key in reversed(network_creation_order(self.project)):
             network = self.project.networks[key]
@@ -429,13 +430,39 @@ class Runner:
         return 0
 
     def stop(self, services: Sequence[str] = (), timeout: int | None = None) -> int:
-        for obs in self._targets(services, reverse=True):
+        def stop_one(obs: Observed) -> None:
             self._say("Container", obs.name, "Stopping")
             chosen = timeout if timeout is not None else stop_timeout(
                 self.project.services.get(obs.service))
             self.backend.stop_container(obs.id, chosen)
             self._say("Container", obs.name, "Stopped")
+
+        for wave in self._stop_waves(self._targets(services)):
+            at_once(wave, stop_one)
         return 0
+
+    def _stop_waves(self, targets: Sequence[Observed]) -> list[list[Observed]]:
+        """``targets`` in the waves compose stops them in, each wave at once: a service's
+        containers once every service that depends on it has stopped (one-offs and
+        orphans first). A command without an init ignores SIGTERM, so a stop can take
+        its whole grace period; one after another, ``down`` would add them up."""
+        dependents: dict[str, set[str]] = {}
+        for name, service in self.project.services.items():
+            for dependency in service.dependencies:
+                dependents.setdefault(dependency, set()).add(name)
+        depth: dict[str, int] = {}
+
+        def depth_of(name: str) -> int:
+            if name not in depth:
+                depth[name] = 1 + max((depth_of(d) for d in dependents.get(name, ())),
+                                      default=0)
+            return depth[name]
+
+        waves: dict[int, list[Observed]] = {}
+        for obs in targets:
+            known = obs.service in self.project.services and not obs.oneoff
+            waves.setdefault(depth_of(obs.service) if known else 0, []).append(obs)
+        return [sorted(waves[key], key=lambda o: o.name) for key in sorted(waves)]
 
     def restart(self, services: Sequence[str] = (), timeout: int | None = None) -> int:
         for obs in self._targets(services):
@@ -513,3 +540,26 @@ class Runner:
         if options.remove:
             self.backend.remove_container(container_id, force=True, volumes=True)
         return code
+
+
+def at_once(items: Sequence[Observed], action: Callable[[Observed], None]) -> None:
+    """``action`` on every item in parallel threads; the first error, once all ended."""
+    if len(items) <= 1:
+        for item in items:
+            action(item)
+        return
+    errors: list[BaseException] = []
+
+    def run(item: Observed) -> None:
+        try:
+            action(item)
+        except BaseException as exc:  # re-raised below, on the caller's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(item,), daemon=True) for item in items]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    if errors:
+        raise errors[0]

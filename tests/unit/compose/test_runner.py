@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -333,6 +334,37 @@ def test_down_with_volumes_leaves_nothing(write: Write, compose: Compose,
     assert engine.calls[-3:] == ["rmnet p_front", "rmnet p_back", "rmvol p_data"]
 
 
+def test_stop_and_down_stop_each_wave_of_containers_at_once(
+        write: Write, compose: Compose, engine: FakeEngine) -> None:
+    """Without an init a stop may take its whole grace period: the containers nothing
+    depends on stop together, then what they depended on."""
+    write("compose.yaml", """
+        services:
+          db: {image: busybox}
+          web: {image: busybox, depends_on: [db], deploy: {replicas: 2}}
+          side: {image: busybox}
+        """)
+    assert compose("up", "-d")[0] == 0
+    original = engine.stop_container
+
+    def stopping_together(barrier: threading.Barrier) -> Callable[..., None]:
+        def stop(ref: str, timeout: int | None = None) -> None:
+            if engine._find(ref)["Names"][0][1:] != "p-db-1":
+                barrier.wait()  # broken (an error) if they came one after another
+            original(ref, timeout)
+        return stop
+
+    for command in ("stop", "down"):
+        engine.stop_container = stopping_together(  # type: ignore[method-assign]
+            threading.Barrier(3, timeout=5))
+        code, _, err = compose(command)
+        assert code == 0, err
+        stops = [call for call in engine.calls if call.startswith("stop ")][-4:]
+        assert stops[-1] == "stop p-db-1"  # after everything that depends on it
+        assert sorted(stops[:3]) == ["stop p-side-1", "stop p-web-1", "stop p-web-2"]
+        engine.calls.clear()
+
+
 def test_down_keeps_volumes_without_v_and_external_networks_always(
         write: Write, compose: Compose, engine: FakeEngine) -> None:
     write("compose.yaml", """
@@ -385,7 +417,8 @@ def test_ps_ls_start_stop_restart(write: Write, compose: Compose,
     code, out, _ = compose("ls")
     assert out.splitlines()[1].split()[:2] == ["p", "exited(1),"]
     engine.calls.clear()
-    assert compose("stop")[0] == 0 and engine.calls == ["stop p-web-1", "stop p-db-1"]
+    # independent services stop at once
+    assert compose("stop")[0] == 0 and sorted(engine.calls) == ["stop p-db-1", "stop p-web-1"]
     assert compose("ls")[1].splitlines()[1:] == [] and "p" in compose("ls", "-a", "-q")[1]
     engine.calls.clear()
     assert compose("start")[0] == 0 and engine.calls == ["start p-db-1", "start p-web-1"]
