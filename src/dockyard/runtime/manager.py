@@ -549,10 +549,11 @@ class ContainerManager:
                               for m in c.mounts if m.type == "tmpfs"]
             if c.domainname:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
-            console = self._prepare_console(c, oci, undo)  # None: no stdin, no terminal
+            # None: no stdin, no terminal
+            console = self._prepare_console(c, oci, undo, for_init=not direct)
             held: list[int] = []
             if direct:
-                pid = self._launch_direct(c, oci, undo, held)
+                pid = self._launch_direct(c, oci, undo, held, console)
             else:
                 pid = self._launch(c, bundle, oci, undo, held, console)
             started = process.start_time(pid)
@@ -625,28 +626,36 @@ class ContainerManager:
     def _without_init(self, c: Container) -> bool:
         """Whether ``c`` runs as Docker runs a container by default: its command is its
         PID 1, and dymon (``kernel/dymon.c``) logs its output and records its exit. With
-        ``--init``, a terminal or stdin, dyinit is PID 1 and does that from inside (it
-        also holds the terminal across a restart of the manager); under runc, always."""
-        return (self.runtime is self.dyrun and not c.spec.init and not c.spec.tty
-                and not c.spec.open_stdin)
+        ``--init`` or a terminal, dyinit is PID 1 and does that from inside (it also holds
+        the terminal across a restart of the manager); under runc, always."""
+        return self.runtime is self.dyrun and not c.spec.init and not c.spec.tty
 
     def _launch_direct(self, c: Container, oci: dict[str, Any],
-                       undo: list[Callable[[], object]], held: list[int]) -> int:
+                       undo: list[Callable[[], object]], held: list[int],
+                       console: Console | None) -> int:
         """Start ``c`` without an init, through dymon; its pid, with the connection on
-        which dymon tells of its end put in ``held`` (watched as an init's pidfd is)."""
+        which dymon tells of its end put in ``held`` (watched as an init's pidfd is).
+        ``console``: stdin's pipe (``-i``), else stdin is /dev/null."""
         directory = self.container_dir(c.id)
         fds = [os.open(os.path.join(directory, "json.log"),
                        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640),
                os.open(os.path.join(directory, "exit-status"),
-                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600),
-               os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC)]
+                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)]
+        if console is None:
+            fds.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
         try:
-            report, conn = self.dyrun.start_direct(c.id, oci, fds)
+            report, conn = self.dyrun.start_direct(
+                c.id, oci, fds if console is None else [*fds, console.child_fd])
         finally:
             for fd in fds:
                 os.close(fd)
+            if console is not None:
+                console.spawned()
         if conn is None:
             raise _start_failure(c, report)
+        if console is not None:
+            console.begin()
+            undo.append(console.exited)
         pid = int(report.split()[1])
         runtime = self.dyrun
         undo.append(lambda: runtime.delete(c.id, force=True))
@@ -1238,14 +1247,18 @@ class ContainerManager:
             return console
 
     def _prepare_console(self, c: Container, oci: dict[str, Any],
-                         undo: builtins.list[Callable[[], object]]) -> Console | None:
-        """What a start of a container with stdin or a terminal adds: dyinit's
-        ``DYINIT_STDIO`` (and Docker's ``TERM=xterm`` with a terminal)."""
+                         undo: builtins.list[Callable[[], object]], *, for_init: bool
+                         ) -> Console | None:
+        """What a start of a container with stdin or a terminal adds: the pipe or socket,
+        dyinit's ``DYINIT_STDIO`` when it is PID 1 (``for_init``), and Docker's
+        ``TERM=xterm`` with a terminal."""
         if not (c.spec.tty or c.spec.open_stdin):
             return None
         console = self.console(c.id)
         env = oci["process"]["env"]
-        env.append("DYINIT_STDIO=" + console.prepare(*c.spec.console_size))
+        stdio = console.prepare(*c.spec.console_size)
+        if for_init:
+            env.append("DYINIT_STDIO=" + stdio)
         if c.spec.tty and not any(e.startswith("TERM=") for e in env):
             env.append("TERM=xterm")
         undo.append(console.abandon)
