@@ -26,6 +26,7 @@ class Daemon:
     proc: subprocess.Popen[bytes] | None = None
     log_path: str = ""
     logs: list[str] = field(default_factory=list)
+    args: tuple[str, ...] = ()  # more daemon flags, from the next start()
 
     @property
     def url(self) -> str:
@@ -38,7 +39,8 @@ class Daemon:
                 ["nsenter", f"--net={self.host.netns}", DOCKYARD, "daemon",
                  "--host", self.url, "--root", self.host.root,
                  "--exec-root", self.host.exec_root,
-                 "--resolv-conf", os.path.join(self.host.root, "host-resolv.conf")],
+                 "--resolv-conf", os.path.join(self.host.root, "host-resolv.conf"),
+                 *self.args],
                 stdout=log, stderr=log)
         deadline = time.monotonic() + 20
         while not self.answers():

@@ -118,6 +118,37 @@ def test_daemon_start_starts_always_even_after_stop_but_not_unless_stopped(
                and inspect(d, "al")["State"]["Pid"] != pid)
 
 
+def test_the_command_is_pid_1_unless_an_init_is_asked_for(box: Daemon) -> None:
+    """As in Docker: the command is PID 1; --init (or dockerd --init, for containers that
+    do not choose) puts an init there, which passes signals on."""
+    d = box
+
+    def pid_1(ref: str) -> str:
+        return ok(d.cli("exec", ref, "cat", "/proc/1/cmdline")).replace("\0", " ").strip()
+
+    status, info = d.api("GET", "/info")
+    assert status == 200 and isinstance(info, dict)
+    assert (info["DefaultRuntime"], info["InitBinary"]) == ("dyrun", "dyinit")
+    ok(d.cli("run", "-d", "--name", "plain", "busybox", "sleep", "60"))
+    ok(d.cli("run", "-d", "--name", "own", "--init", "busybox", "sleep", "60"))
+    assert pid_1("plain") == "sleep 60"
+    assert pid_1("own") == "/.dyinit sleep 60"
+    assert d.stop() == 0
+    d.args = ("--init",)
+    d.start()
+    ok(d.cli("run", "-d", "--name", "default", "busybox", "sleep", "60"))
+    ok(d.cli("run", "-d", "--name", "refused", "--init=false", "busybox", "sleep", "60"))
+    assert pid_1("default") == "/.dyinit sleep 60"
+    assert pid_1("refused") == pid_1("plain") == "sleep 60"  # adopted across the restart
+    assert ok(d.cli("inspect", "-f", "{{.HostConfig.Init}}", "plain", "default", "own",
+                    "refused")).split() == ["<nil>", "<nil>", "true", "false"]
+    # With an init, SIGTERM ends sleep at once (143); as PID 1 it is killed at the timeout.
+    assert ok(d.cli("stop", "-t", "5", "default")) == "default\n"
+    assert inspect(d, "default")["State"]["ExitCode"] == 143
+    assert ok(d.cli("stop", "-t", "1", "plain")) == "plain\n"
+    assert inspect(d, "plain")["State"]["ExitCode"] == 137
+
+
 def test_exit_while_no_daemon_ran_is_reported_as_die(box: Daemon) -> None:
     d = box
     container_id = ok(d.cli(

@@ -40,6 +40,8 @@ class Backend:
     # The container manager from dockyard.runtime, when that package provides one.
     containers: Any | None = None
     dns_servers: tuple[str, ...] = ()
+    runtime: str | None = None  # --runtime: what starts containers (None: the default)
+    default_init: bool = False  # --init: containers that do not say run with an init
     execs: ExecStore = field(default_factory=ExecStore)
     extra: dict[str, Any] = field(default_factory=dict)
 

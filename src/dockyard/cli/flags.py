@@ -32,7 +32,9 @@ class Flag:
                  default: Any = None, help: str = "") -> None:
         self.names = names  # ("-d", "--driver")
         self.dest = dest
-        self.kind = kind  # "bool", "str", "list", "int"
+        # "bool", "str", "list", "int"; "optbool": a boolean that stays None unless given
+        # (docker's pointer booleans, such as --init: false and unset differ)
+        self.kind = kind
         self.default = default
         self.help = help
 
@@ -45,6 +47,8 @@ def parse(flags: Sequence[Flag], args: Sequence[str]) -> tuple[dict[str, Any], l
             values[flag.dest] = list(flag.default or [])
         elif flag.kind == "bool":
             values[flag.dest] = bool(flag.default)
+        elif flag.kind == "optbool":
+            values[flag.dest] = None
         else:
             values[flag.dest] = flag.default
     positional: list[str] = []
@@ -74,7 +78,7 @@ def parse(flags: Sequence[Flag], args: Sequence[str]) -> tuple[dict[str, Any], l
             shown = name if name.startswith("--") else f"'{name[1:]}' in {arg}"
             raise UsageError(f"unknown {kind}: {shown}")
         flag = found
-        if flag.kind == "bool":
+        if flag.kind in ("bool", "optbool"):
             if eq:
                 if inline.lower() not in ("true", "false", "1", "0"):
                     raise UsageError(

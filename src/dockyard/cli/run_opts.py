@@ -37,7 +37,8 @@ CREATE_FLAGS = [
          "container-specified HEALTHCHECK"),
     Flag(("-h", "--hostname"), "hostname", help="Container host name"),
     Flag(("--domainname",), "domainname", help="Container NIS domain name"),
-    Flag(("--init",), "init", "bool", help="Run an init inside the container (always on)"),
+    Flag(("--init",), "init", "optbool",
+         help="Run an init inside the container that forwards signals and reaps processes"),
     Flag(("-i", "--interactive"), "interactive", "bool", help="Keep STDIN open even if not "
          "attached"),
     Flag(("--ip",), "ip", help="IPv4 address (e.g., 172.30.100.104)"),
@@ -97,7 +98,7 @@ def split_command(args: list[str], flags: list[Flag]) -> tuple[list[str], list[s
             elif flag is not None:
                 i += 1
                 continue  # -p8080:80: value attached
-        if flag is not None and flag.kind != "bool" and "=" not in arg:
+        if flag is not None and flag.kind not in ("bool", "optbool") and "=" not in arg:
             i += 2
         else:
             i += 1
@@ -357,7 +358,7 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
         "DnsSearch": list(opts["dns_search"]),
         "DnsOptions": list(opts["dns_option"]),
         "ExtraHosts": [h.replace("=", ":", 1) if "=" in h else h for h in opts["add_host"]],
-        "Init": opts["init"] or None,
+        "Init": opts["init"],  # None unless given: the daemon's default (dockerd --init)
         "Memory": _memory_flag(opts.get("memory"), "-m, --memory"),
         "MemorySwap": _memory_flag(opts.get("memory_swap"), "--memory-swap",
                                    allow_unlimited=True),

@@ -52,6 +52,8 @@ class DaemonConfig:
     dns: tuple[str, ...] = ()
     live_restore: bool = True
     resolv_conf: str = "/etc/resolv.conf"
+    runtime: str | None = None  # None: $DOCKYARD_RUNTIME, else dyrun
+    init: bool = False  # containers that leave HostConfig.Init unset run with an init
     labels: tuple[str, ...] = field(default_factory=tuple)
 
     @property

@@ -24,6 +24,8 @@ log = logging.getLogger("dockyard.daemon")
 
 
 def parse_args(argv: list[str]) -> DaemonConfig:
+    from dockyard.runtime.manager import RUNTIMES
+
     parser = argparse.ArgumentParser(prog="dockyard daemon",
                                      description="Run the Dockyard daemon (Docker Engine API).")
     parser.add_argument("-H", "--host", default=None,
@@ -37,6 +39,11 @@ def parse_args(argv: list[str]) -> DaemonConfig:
                         help="host resolv.conf that container resolv.conf files derive from")
     parser.add_argument("--live-restore", default="true", choices=("true", "false"),
                         help="leave containers running when the daemon stops (default true)")
+    parser.add_argument("--runtime", "--default-runtime", choices=RUNTIMES, default=None,
+                        help="what starts containers (default dyrun, or $DOCKYARD_RUNTIME)")
+    parser.add_argument("--init", action="store_true",
+                        help="run an init inside containers that do not choose (as "
+                             "dockerd --init): it passes signals on and reaps orphans")
     args = parser.parse_args(argv)
     exec_root = os.path.abspath(args.exec_root or default_exec_root())
     host = args.host or "unix://" + os.path.join(exec_root, "dockyard.sock")
@@ -45,7 +52,7 @@ def parse_args(argv: list[str]) -> DaemonConfig:
     return DaemonConfig(host=host, root=os.path.abspath(args.root or default_root()),
                         exec_root=exec_root, dns=tuple(args.dns),
                         live_restore=args.live_restore == "true",
-                        resolv_conf=args.resolv_conf)
+                        resolv_conf=args.resolv_conf, runtime=args.runtime, init=args.init)
 
 
 def main(argv: list[str]) -> int:
@@ -127,7 +134,8 @@ async def serve(config: DaemonConfig) -> int:
         bus = EventBus(loop)
         engine.subscribe(EngineEvents(bus, engine.state()))
         backend = Backend(engine=engine, images=images, events=bus, root=config.root,
-                          exec_root=config.exec_root, started=started, dns_servers=config.dns)
+                          exec_root=config.exec_root, started=started, dns_servers=config.dns,
+                          runtime=config.runtime, default_init=config.init)
         runtime = await asyncio.to_thread(open_runtime, backend)
         resolver = await start_embedded_dns(engine, config.dns, config.resolv_conf)
         runner = web.AppRunner(make_app(backend), access_log=None, handle_signals=False)

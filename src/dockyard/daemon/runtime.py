@@ -49,7 +49,8 @@ def open_runtime(backend: Backend) -> ContainerManager:
     whose policy says so (``always``, ``unless-stopped``), and hand the manager to the
     API."""
     manager = ObservedManager(backend.engine, backend.images, root=backend.root,
-                              exec_root=backend.exec_root)
+                              exec_root=backend.exec_root, runtime=backend.runtime,
+                              default_init=backend.default_init)
     exits = ExitEvents(backend.events)
     states = StateEvents(backend.events)  # before exits: Docker's oom comes before die
     manager.observers = [states, exits]

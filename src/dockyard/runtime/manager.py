@@ -147,13 +147,16 @@ class ContainerManager:
         runtime: str | None = None,
         dyrun_binary: str | None = None,
         dyrun_devices: str = "nodev",
+        default_init: bool = False,
     ) -> None:
         """``host_netns``: the namespace ``--network host`` means (default: this
         process's own; tests pass their throw-away host's). ``runtime``: what starts new
         containers, "dyrun" (the lean one) or "runc" (default: ``$DOCKYARD_RUNTIME``, else
         :data:`DEFAULT_RUNTIME`); running containers keep the one that started them.
         ``dyrun_devices``: how dyrun keeps containers off the host's devices, "nodev" or
-        "cgroup" (see ``kernel/lean.py``)."""
+        "cgroup" (see ``kernel/lean.py``). ``default_init``: whether a container that
+        leaves ``init`` unset runs with one (dockerd's ``--init``)."""
+        self.default_init = default_init
         self.host_netns = host_netns
         self.engine = engine
         self.images = images
@@ -628,7 +631,8 @@ class ContainerManager:
         PID 1, and dymon (``kernel/dymon.c``) logs its output and records its exit. With
         ``--init`` or a terminal, dyinit is PID 1 and does that from inside (it also holds
         the terminal across a restart of the manager); under runc, always."""
-        return self.runtime is self.dyrun and not c.spec.init and not c.spec.tty
+        init = self.default_init if c.spec.init is None else c.spec.init
+        return self.runtime is self.dyrun and not init and not c.spec.tty
 
     def _launch_direct(self, c: Container, oci: dict[str, Any],
                        undo: list[Callable[[], object]], held: list[int],
