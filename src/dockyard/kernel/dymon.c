@@ -22,7 +22,11 @@
  *       built). After "ok": every line the command writes goes to the log as a json-file
  *       record; when the command has exited and its output is logged, "exit CODE" is
  *       written to the status file, then sent as the reply's last message.
- *   "watch" PID    (a restarted manager) reply "watching", then "exit CODE" once PID's
+ *   "spawn-tty" ARGV...  the same for a command with a terminal (dyrun ... --tty 5 R C):
+ *       dyrun's fd 5 is a socket over which the terminal's master comes; it goes with
+ *       the "ok PID" reply (SCM_RIGHTS), and dymon keeps a copy for the next manager.
+ *   "watch" PID    (a restarted manager) reply "watching" (with the terminal's master,
+ *                  if it has one), then "exit CODE" once PID's
  *                  container has ended; or "unknown" if dymon has no such container (it
  *                  ended already: its status file says how).
  *   "quit"         exit if no container runs ("bye"), else reply "busy".
@@ -71,6 +75,8 @@ struct container {
     struct handle out[2];
     struct stream streams[2];
     struct handle peer; /* the connection that asked for it (fd -1 once closed) */
+    int tty_sock;       /* spawn-tty: where dyrun sends the terminal's master */
+    int master;         /* the terminal's master, kept while the command runs */
     struct handle watchers[MAX_WATCHERS];
 };
 
@@ -99,8 +105,46 @@ static void unwatch(struct handle *h) {
     h->fd = -1;
 }
 
-static void reply(struct handle *h, const char *text) {
-    if (h->fd >= 0) send(h->fd, text, strlen(text), MSG_NOSIGNAL | MSG_DONTWAIT);
+/* TEXT to the connection, with descriptor FD (SCM_RIGHTS) unless it is -1. */
+static void reply_fd(int conn, const char *text, int fd) {
+    if (conn < 0) return;
+    struct iovec iov = {.iov_base = (void *)text, .iov_len = strlen(text)};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    memset(&u, 0, sizeof u);
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1};
+    if (fd >= 0) {
+        msg.msg_control = u.buf;
+        msg.msg_controllen = sizeof u.buf;
+        struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+        cm->cmsg_level = SOL_SOCKET;
+        cm->cmsg_type = SCM_RIGHTS;
+        cm->cmsg_len = CMSG_LEN(sizeof(int));
+        memcpy(CMSG_DATA(cm), &fd, sizeof(int));
+    }
+    sendmsg(conn, &msg, MSG_NOSIGNAL | MSG_DONTWAIT);
+}
+
+static void reply(struct handle *h, const char *text) { reply_fd(h->fd, text, -1); }
+
+/* The descriptor waiting on unix socket SOCK, or -1. */
+static int receive_fd(int sock) {
+    char byte;
+    struct iovec iov = {.iov_base = &byte, .iov_len = 1};
+    union {
+        char buf[CMSG_SPACE(sizeof(int))];
+        struct cmsghdr align;
+    } u;
+    struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+                         .msg_controllen = sizeof u.buf};
+    if (recvmsg(sock, &msg, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0) return -1;
+    struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
+    if (!cm || cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS) return -1;
+    int fd;
+    memcpy(&fd, CMSG_DATA(cm), sizeof fd);
+    return fd;
 }
 
 static void flush_stream(struct stream *s) {
@@ -142,6 +186,8 @@ static void forget(struct container *c) {
     for (int i = 0; i < MAX_WATCHERS; i++) unwatch(&c->watchers[i]);
     if (c->log >= 0) close(c->log);
     if (c->status >= 0) close(c->status);
+    if (c->tty_sock >= 0) close(c->tty_sock);
+    if (c->master >= 0) close(c->master);
     /* Its handles may still come up in this batch of events (with fd -1: skipped). */
     c->next = finished;
     finished = c;
@@ -171,7 +217,12 @@ static void reported(struct container *c) {
     if (nl) *nl = 0;
     if (!strncmp(c->report_text, "ok ", 3)) {
         c->pid = (pid_t)atoi(c->report_text + 3);
-        reply(&c->peer, c->report_text);
+        if (c->tty_sock >= 0) { /* sent before the command's exec, so it is there */
+            c->master = receive_fd(c->tty_sock);
+            close(c->tty_sock);
+            c->tty_sock = -1;
+        }
+        reply_fd(c->peer.fd, c->report_text, c->master);
         for (int i = 0; i < n_early; i++) {
             if (early[i].pid == c->pid) {
                 int st = early[i].status;
@@ -220,11 +271,12 @@ static void place(const int *fds, int n) {
     for (int i = 0; i < n; i++) close(high[i]);
 }
 
-static void spawn(int conn, char **argv, const int *fds) {
+static void spawn(int conn, char **argv, const int *fds, int tty) {
     /* fds: log, status, stdin, template */
     struct container *c = calloc(1, sizeof *c);
-    int out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1};
-    if (!c || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC)) {
+    int out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1}, term[2] = {-1, -1};
+    if (!c || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
+        (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, term))) {
         char text[128];
         snprintf(text, sizeof text, "fail dymon: %s", strerror(errno));
         send(conn, text, strlen(text), MSG_NOSIGNAL);
@@ -233,6 +285,7 @@ static void spawn(int conn, char **argv, const int *fds) {
             if (out[i] >= 0) close(out[i]);
             if (err[i] >= 0) close(err[i]);
             if (rep[i] >= 0) close(rep[i]);
+            if (term[i] >= 0) close(term[i]);
         }
         for (int i = 0; i < MAX_FDS; i++) close(fds[i]);
         free(c);
@@ -244,8 +297,8 @@ static void spawn(int conn, char **argv, const int *fds) {
         sigemptyset(&none);
         sigprocmask(SIG_SETMASK, &none, NULL);
         signal(SIGPIPE, SIG_DFL);
-        int child[5] = {fds[2], out[1], err[1], rep[1], fds[3]};
-        place(child, 5);
+        int child[6] = {fds[2], out[1], err[1], rep[1], fds[3], term[1]};
+        place(child, tty ? 6 : 5);
         execv(argv[0], argv);
         dprintf(3, "fail exec %s: %s\n", argv[0], strerror(errno));
         _exit(125);
@@ -253,12 +306,15 @@ static void spawn(int conn, char **argv, const int *fds) {
     close(out[1]);
     close(err[1]);
     close(rep[1]);
+    if (tty) close(term[1]);
     close(fds[2]);
     close(fds[3]);
     c->dyrun = pid > 0 ? pid : 0;
     c->log = fds[0];
     c->status = fds[1];
     c->report.fd = c->out[0].fd = c->out[1].fd = c->peer.fd = -1;
+    c->tty_sock = term[0];
+    c->master = -1;
     for (int i = 0; i < MAX_WATCHERS; i++) c->watchers[i].fd = -1;
     c->next = containers;
     containers = c;
@@ -313,8 +369,9 @@ static void request(struct handle *h) {
     }
     argc = 0;
     for (char *p = buf; p < buf + n; p += strlen(p) + 1) argv[argc++] = p;
-    if (!strcmp(argv[0], "spawn") && argc > 1 && n_fds == MAX_FDS) {
-        spawn(conn, argv + 1, fds);
+    int tty = !strcmp(argv[0], "spawn-tty");
+    if ((tty || !strcmp(argv[0], "spawn")) && argc > 1 && n_fds == MAX_FDS) {
+        spawn(conn, argv + 1, fds, tty);
         free(argv);
         return;
     }
@@ -325,7 +382,7 @@ static void request(struct handle *h) {
             if (c->pid != pid || !pid) continue;
             for (int i = 0; i < MAX_WATCHERS; i++) {
                 if (c->watchers[i].fd < 0) {
-                    send(conn, "watching", 8, MSG_NOSIGNAL);
+                    reply_fd(conn, "watching", c->master);
                     watch(&c->watchers[i], conn, PEER, c, i);
                     return;
                 }

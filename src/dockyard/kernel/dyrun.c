@@ -43,10 +43,10 @@
  *                               to enter (its memory group: an exec'd process counts
  *                               against the container's limit, as in Docker)
  *   --pid PID                   (exec) the container's init, whose namespaces to join
- *   --tty FD ROWS COLS          (exec) give the command a terminal of the container's
- *                               devpts as controlling tty and stdio; its master is sent
- *                               over the unix socket FD (SCM_RIGHTS), as runc's
- *                               --console-socket does
+ *   --tty FD ROWS COLS          (exec; run with --report) give the command a terminal of
+ *                               the container's devpts as controlling tty and stdio; its
+ *                               master is sent over the unix socket FD (SCM_RIGHTS), as
+ *                               runc's --console-socket does
  *
  * template: a mount namespace holding nothing but a tmpfs root with two directories,
  * /root and /proc (a procfs, for the /proc/self/fd paths mounts are made through). It
@@ -529,6 +529,38 @@ static int clone_sources(struct config *c) {
     return root;
 }
 
+/* A terminal of the container's devpts (we are in its mount namespace): the master
+ * goes to the manager, the slave is returned for the command. */
+static int open_console(const struct config *c) {
+    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
+    int unlock = 0;
+    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlock the terminal: %s", strerror(errno));
+    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+    if (slave < 0) die("open the terminal: %s", strerror(errno));
+    if (c->tty_rows && c->tty_cols) {
+        struct winsize ws = {.ws_row = c->tty_rows, .ws_col = c->tty_cols};
+        ioctl(master, TIOCSWINSZ, &ws);
+    }
+    if (send_fd(c->tty_sock, master) < 0) die("send the terminal: %s", strerror(errno));
+    close(master);
+    close(c->tty_sock);
+    return slave;
+}
+
+/* In the command's process: the terminal as its controlling tty and stdio. */
+static void take_terminal(const struct config *c, int slave) {
+    /* the terminal belongs to the command's user, as runc makes stdio theirs */
+    if (fchown(slave, c->uid, (gid_t)-1) < 0) die("chown the terminal: %s", strerror(errno));
+    setsid();
+    if (ioctl(slave, TIOCSCTTY, 0) < 0) die("set the controlling terminal: %s",
+                                           strerror(errno));
+    dup2(slave, 0);
+    dup2(slave, 1);
+    dup2(slave, 2);
+    if (slave > 2) close(slave);
+}
+
 /* Docker's wording of an exec failure (Go's lower-case error text). */
 static void exec_error(int e, char *why, size_t size) {
     snprintf(why, size, "%s", e == ENOENT ? "executable file not found in $PATH"
@@ -618,6 +650,9 @@ static int cmd_run(struct config *c) {
     if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)
         die("setdomainname: %s", strerror(errno));
     if (c->cwd && chdir(c->cwd) < 0) die("chdir %s: %s", c->cwd, strerror(errno));
+    /* run --report --tty: a terminal of the container's own devpts (/dev/pts/0), its
+     * master sent to dymon, which hands it to the manager and keeps a copy */
+    if (report_fd >= 0 && c->have_tty) take_terminal(c, open_console(c));
     if (c->have_caps) drop_bounding(c->caps);
     set_user(c);
     if (c->have_caps && c->uid == 0) set_caps(c->caps);
@@ -635,25 +670,6 @@ static int cmd_run(struct config *c) {
 }
 
 /* -------------------------------------------------------------------- exec */
-
-/* A terminal of the container's devpts (we are in its mount namespace): the master
- * goes to the manager, the slave is returned for the command. */
-static int open_console(const struct config *c) {
-    int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (master < 0) die("open /dev/ptmx: %s", strerror(errno));
-    int unlock = 0;
-    if (ioctl(master, TIOCSPTLCK, &unlock) < 0) die("unlock the terminal: %s", strerror(errno));
-    int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
-    if (slave < 0) die("open the terminal: %s", strerror(errno));
-    if (c->tty_rows && c->tty_cols) {
-        struct winsize ws = {.ws_row = c->tty_rows, .ws_col = c->tty_cols};
-        ioctl(master, TIOCSWINSZ, &ws);
-    }
-    if (send_fd(c->tty_sock, master) < 0) die("send the terminal: %s", strerror(errno));
-    close(master);
-    close(c->tty_sock);
-    return slave;
-}
 
 static const char *lookup_env(const struct config *c, const char *name) {
     size_t n = strlen(name);
@@ -714,18 +730,7 @@ static int cmd_exec(struct config *c) {
     if (pid < 0) die("fork: %s", strerror(errno));
     if (pid == 0) {
         close(report[0]);
-        if (slave >= 0) {
-            /* the terminal belongs to the command's user, as runc makes stdio theirs */
-            if (fchown(slave, c->uid, (gid_t)-1) < 0) die("chown the terminal: %s",
-                                                           strerror(errno));
-            setsid();
-            if (ioctl(slave, TIOCSCTTY, 0) < 0) die("set the controlling terminal: %s",
-                                                   strerror(errno));
-            dup2(slave, 0);
-            dup2(slave, 1);
-            dup2(slave, 2);
-            if (slave > 2) close(slave);
-        }
+        if (slave >= 0) take_terminal(c, slave);
         reset_process();
         if (chdir(c->cwd ? c->cwd : "/") < 0) die("chdir %s: %s", c->cwd, strerror(errno));
         if (c->have_caps) drop_bounding(c->caps);

@@ -27,7 +27,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Mapping, Sequence
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
 from dockyard.errors import InvalidParameter, KernelError
 from dockyard.kernel import cgroups
@@ -60,6 +60,16 @@ _FLAGS: dict[str, tuple[int, int]] = {
 # Propagation options: dyrun makes every mount of the container private.
 _PROPAGATION = {"private", "rprivate", "slave", "rslave", "shared", "rshared", "unbindable",
                 "runbindable"}
+
+
+class DirectStart(NamedTuple):
+    """What :meth:`Dyrun.start_direct` gives: dyrun's report ("ok PID", "error CODE MSG"
+    or "fail MSG"); after "ok", dymon's connection for the container (it says "exit
+    CODE" there) and the terminal's master if it has one."""
+
+    report: str
+    conn: socket.socket | None
+    master: int | None
 
 
 class ContainerRuntime(Protocol):
@@ -129,15 +139,19 @@ def memory_limits(spec: Mapping[str, Any]) -> tuple[int, int]:
 
 def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool = False,
                memory_cgroup: str | None = None, mntns_fd: int = 3,
-               report_fd: int | None = None) -> list[str]:
+               report_fd: int | None = None,
+               tty: tuple[int, int, int] | None = None) -> list[str]:
     """``dyrun run`` directives for an OCI document (pure); ``nodev``: every mount but
     devpts gets ``nodev`` (see the module's note on devices); ``memory_cgroup``: where
     the document's memory limit, if any, is applied; ``mntns_fd``: dyrun's descriptor
     of the template mount namespace; ``report_fd``: no init, the start is reported on
-    this descriptor (see dyrun.c's ``--report``)."""
+    this descriptor (see dyrun.c's ``--report``); ``tty``: (socket fd, rows, cols), with
+    ``report_fd``, for a command with a terminal."""
     args = ["run", "--root", spec["root"]["path"], "--mntns", str(mntns_fd)]
     if report_fd is not None:
         args += ["--report", str(report_fd)]
+    if tty is not None:
+        args += ["--tty", *(str(n) for n in tty)]
     if nodev:
         args += ["--nodev", "1"]
     linux = spec.get("linux") or {}
@@ -250,21 +264,26 @@ class Dyrun:
             raise KernelError(f"dyrun run {container_id[:12]}: {message}")
         return int(text.split()[1])
 
-    def start_direct(self, container_id: str, spec: Mapping[str, Any],
-                     fds: Sequence[int]) -> tuple[str, socket.socket | None]:
+    def start_direct(self, container_id: str, spec: Mapping[str, Any], fds: Sequence[int],
+                     tty_size: tuple[int, int] | None = None) -> DirectStart:
         """Start the container without an init, through dymon: the document's command is
-        PID 1. ``fds``: its log, status file and stdin. dyrun's report ("ok PID", "error
-        CODE MSG" or "fail MSG"), with dymon's connection for this container after "ok"."""
+        PID 1. ``fds``: its log, status file and stdin; ``tty_size``: (rows, cols) of a
+        terminal to give it instead."""
         if self.monitor is None:
             raise KernelError("dyrun: no monitor to start a container without an init")
         cgroup, memory = self._cgroups(container_id, spec)
+        tty = None if tty_size is None else (5, *tty_size)
         argv = [self.binary, *dyrun_args(spec, cgroup, nodev=cgroup is None,
-                                         memory_cgroup=memory, mntns_fd=4, report_fd=3)]
-        conn, report = self.monitor.spawn(argv, [*fds, self._mount_template()])
+                                         memory_cgroup=memory, mntns_fd=4, report_fd=3,
+                                         tty=tty)]
+        conn, report, master = self.monitor.spawn(argv, [*fds, self._mount_template()],
+                                                  tty=tty is not None)
         if report.startswith("ok "):
-            return report, conn
+            return DirectStart(report, conn, master)
+        if master is not None:
+            os.close(master)
         self.delete(container_id, force=True)
-        return report, None
+        return DirectStart(report, None, None)
 
     def _cgroups(self, container_id: str, spec: Mapping[str, Any]
                  ) -> tuple[str | None, str | None]:

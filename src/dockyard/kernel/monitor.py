@@ -34,33 +34,40 @@ class Monitor:
         self._pid = 0  # the dymon this object started, to collect once it quits
         self._dir_fd: int | None = None
 
-    def spawn(self, argv: Sequence[str], fds: Sequence[int]) -> tuple[socket.socket, str]:
+    def spawn(self, argv: Sequence[str], fds: Sequence[int], *, tty: bool = False
+              ) -> tuple[socket.socket, str, int | None]:
         """Run ``argv`` (``dyrun run --report 3 --mntns 4 …``) with ``fds`` (log, status,
-        stdin, template mount namespace); the open connection and dyrun's report."""
+        stdin, template mount namespace): the open connection, dyrun's report and, with
+        ``tty`` (``--tty 5 ROWS COLS`` in argv), the terminal's master."""
         conn = self._connect(start=True)
         assert conn is not None
+        verb = b"spawn-tty" if tty else b"spawn"
         try:
-            message = b"\0".join([b"spawn", *(os.fsencode(a) for a in argv)])
+            message = b"\0".join([verb, *(os.fsencode(a) for a in argv)])
             conn.sendmsg([message], [(socket.SOL_SOCKET, socket.SCM_RIGHTS,
                                       array.array("i", fds))])
-            report = conn.recv(REPLY_MAX).decode(errors="replace")
+            report, master = _receive(conn)
         except OSError as exc:
             conn.close()
             raise KernelError(f"dymon: {exc}") from exc
         if not report.startswith("ok "):
             conn.close()
-        return conn, report or "fail dymon closed the connection"
+        return conn, report or "fail dymon closed the connection", master
 
-    def watch(self, pid: int) -> socket.socket | None:
-        """A connection on which ``exit CODE`` comes when ``pid``'s container ends; None
-        when dymon has no such container (or does not run)."""
+    def watch(self, pid: int) -> tuple[socket.socket, int | None] | None:
+        """A connection on which ``exit CODE`` comes when ``pid``'s container ends, with
+        its terminal's master if it has one; None when dymon has no such container (or
+        does not run)."""
         conn = self._connect(start=False)
         if conn is None:
             return None
         try:
             conn.send(b"watch\0%d" % pid)
-            if conn.recv(REPLY_MAX) == b"watching":
-                return conn
+            reply, master = _receive(conn)
+            if reply == "watching":
+                return conn, master
+            if master is not None:
+                os.close(master)
         except OSError:
             pass
         conn.close()
@@ -144,3 +151,15 @@ class Monitor:
                     os.waitpid(pid, 0)
                 raise KernelError(f"dymon did not start: {text or 'no output'}")
         self._pid = pid
+
+
+def _receive(conn: socket.socket) -> tuple[str, int | None]:
+    """One reply, with the descriptor it carries if any (close-on-exec: a container
+    started by another thread must never inherit it)."""
+    fds = array.array("i")
+    data, ancillary, _, _ = conn.recvmsg(REPLY_MAX, socket.CMSG_SPACE(fds.itemsize),
+                                         socket.MSG_CMSG_CLOEXEC)
+    for level, kind, payload in ancillary:
+        if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+            fds.frombytes(payload[:len(payload) - len(payload) % fds.itemsize])
+    return data.decode(errors="replace"), (fds[0] if fds else None)

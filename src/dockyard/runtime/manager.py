@@ -21,8 +21,8 @@ applies the restart policy. Which process:
 - by default, as in Docker, the command is the container's PID 1, and ``dymon``
   (``kernel/dymon.c``), one process for all of them, started by dyrun's first such start,
   logs, reaps and records each (a process per container would cost ~70 KiB each);
-- with ``--init`` (HostConfig.Init), a terminal or stdin, or under runc, ``dyinit``
-  (``kernel/dyinit.c``) is PID 1 and does it from inside the container.
+- with ``--init`` (HostConfig.Init, or the daemon's ``--init``), or under runc,
+  ``dyinit`` (``kernel/dyinit.c``) is PID 1 and does it from inside the container.
 
 A failed start (port taken, command not found, …) undoes everything it did (sandbox,
 veths, addresses, mounts, runtime state) and leaves the container as Docker does: still
@@ -628,42 +628,45 @@ class ContainerManager:
 
     def _without_init(self, c: Container) -> bool:
         """Whether ``c`` runs as Docker runs a container by default: its command is its
-        PID 1, and dymon (``kernel/dymon.c``) logs its output and records its exit. With
-        ``--init`` or a terminal, dyinit is PID 1 and does that from inside (it also holds
-        the terminal across a restart of the manager); under runc, always."""
+        PID 1, and dymon (``kernel/dymon.c``) logs its output (a terminal's is logged here),
+        records its exit and keeps its terminal across a restart of the manager. With
+        ``--init``, dyinit is PID 1 and does that from inside; under runc, always."""
         init = self.default_init if c.spec.init is None else c.spec.init
-        return self.runtime is self.dyrun and not init and not c.spec.tty
+        return self.runtime is self.dyrun and not init
 
     def _launch_direct(self, c: Container, oci: dict[str, Any],
                        undo: list[Callable[[], object]], held: list[int],
                        console: Console | None) -> int:
         """Start ``c`` without an init, through dymon; its pid, with the connection on
         which dymon tells of its end put in ``held`` (watched as an init's pidfd is).
-        ``console``: stdin's pipe (``-i``), else stdin is /dev/null."""
+        ``console``: stdin's pipe (``-i``) or the terminal (``-t``: dyrun makes it, dymon
+        hands its master over); without one, stdin is /dev/null."""
         directory = self.container_dir(c.id)
         fds = [os.open(os.path.join(directory, "json.log"),
                        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640),
                os.open(os.path.join(directory, "exit-status"),
                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)]
-        if console is None:
+        pipe = console is not None and not c.spec.tty
+        if not pipe:
             fds.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
         try:
-            report, conn = self.dyrun.start_direct(
-                c.id, oci, fds if console is None else [*fds, console.child_fd])
+            started = self.dyrun.start_direct(
+                c.id, oci, [*fds, console.child_fd] if pipe and console else fds,
+                tty_size=console.size if console is not None and c.spec.tty else None)
         finally:
             for fd in fds:
                 os.close(fd)
             if console is not None:
                 console.spawned()
-        if conn is None:
-            raise _start_failure(c, report)
+        if started.conn is None:
+            raise _start_failure(c, started.report)
         if console is not None:
-            console.begin()
+            console.begin(started.master)
             undo.append(console.exited)
-        pid = int(report.split()[1])
+        pid = int(started.report.split()[1])
         runtime = self.dyrun
         undo.append(lambda: runtime.delete(c.id, force=True))
-        held.append(conn.detach())
+        held.append(started.conn.detach())
 
         def kill_command() -> None:  # dymon collects it
             if held:
@@ -1329,14 +1332,17 @@ class ContainerManager:
                 fd = process.open_pidfd(c.state.pid, c.state.pid_start)
                 if fd is not None and not self.supervisor.watching(c.id):
                     # Run without an init: dymon, not the pidfd, says when its exit is
-                    # recorded.
-                    conn = self.monitor.watch(c.state.pid)
-                    if conn is not None:
+                    # recorded (and keeps the terminal, if any).
+                    watched = self.monitor.watch(c.state.pid)
+                    master = None
+                    if watched is not None:
                         process.close_quietly(fd)
-                        fd = conn.detach()
+                        fd, master = watched[0].detach(), watched[1]
                     c = self._settle_pause(c)
                     if c.spec.tty:
-                        self.console(c.id).adopt(fd)
+                        self.console(c.id).adopt(fd, master)
+                    elif master is not None:
+                        process.close_quietly(master)
                     self.supervisor.watch(c.id, c.state.pid, fd)
                     if c.healthcheck is not None and not c.state.paused:
                         self.health.start(c.id, c.healthcheck, _epoch(c.state.started_at),

@@ -158,8 +158,18 @@ class Console:
             with contextlib.suppress(OSError):
                 os.close(theirs)
 
-    def begin(self) -> None:
-        """The init reported that the command runs: start this run's input and output."""
+    @property
+    def size(self) -> tuple[int, int]:
+        """The terminal's size for the next start, (rows, cols); (0, 0): unknown."""
+        return self._size
+
+    def begin(self, master: int | None = None) -> None:
+        """The init reported that the command runs: start this run's input and output.
+        ``master``: the terminal's, when it came another way (dymon's reply)."""
+        if master is not None:
+            self.abandon()
+            self._run(master)
+            return
         pending, self._pending = self._pending, None
         assert pending is not None, "begin() without prepare()"
         ours = pending[0]
@@ -173,10 +183,11 @@ class Console:
         else:
             self._run(ours)
 
-    def adopt(self, pidfd: int) -> bool:
-        """After a restart of the manager: take the terminal back from the running init
-        (it keeps a copy of the master at fd 6)."""
-        master = kconsole.pidfd_getfd(pidfd, MASTER_FD)
+    def adopt(self, pidfd: int, master: int | None = None) -> bool:
+        """After a restart of the manager: take the terminal back, from dymon (which
+        sent ``master``) or from the running init (it keeps a copy at fd 6)."""
+        if master is None:
+            master = kconsole.pidfd_getfd(pidfd, MASTER_FD)
         if master is None:
             return False
         if not kconsole.is_terminal_master(master):  # not what dyinit keeps there

@@ -82,6 +82,9 @@ def test_terminal_size_input_output_and_log(manager: ContainerManager) -> None:
     console.write(b"tty; stty size; echo $TERM $((6*7))\n")
     out.until(b"xterm 42\r\n")
     assert b"/dev/pts/0\r\n30 90\r\n" in out.seen
+    # PID 1 is the shell itself (as in Docker), unless an init is (runc: dyinit)
+    console.write(b"echo pid1=$(cat /proc/1/comm)\n")
+    out.until(b"pid1=" + (b".dyinit" if manager.runtime.name == "runc" else b"sh") + b"\r\n")
     manager.resize(c.id, 41, 132)
     console.write(b"stty size; exit 4\n")
     assert b"41 132\r\n" in out.end()
