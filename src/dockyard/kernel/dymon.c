@@ -52,6 +52,7 @@
 #define MAX_FDS 4
 #define MAX_WATCHERS 4
 #define EARLY_EXITS 64
+#define REPORT_MAX 1024
 #define REQUEST_MAX (256 * 1024) /* dyrun's directives: mounts, environment */
 
 enum kind { LISTENER, SIGNALS, REQUEST, REPORT, OUTPUT, PEER };
@@ -70,7 +71,7 @@ struct container {
     pid_t pid;     /* the command, once reported */
     int log, status;
     struct handle report;
-    char report_text[1024];
+    char *report_text; /* REPORT_MAX, until the report is passed on */
     size_t report_len;
     struct handle out[2];
     struct stream streams[2];
@@ -188,6 +189,8 @@ static void forget(struct container *c) {
     if (c->status >= 0) close(c->status);
     if (c->tty_sock >= 0) close(c->tty_sock);
     if (c->master >= 0) close(c->master);
+    free(c->report_text);
+    c->report_text = NULL;
     /* Its handles may still come up in this batch of events (with fd -1: skipped). */
     c->next = finished;
     finished = c;
@@ -223,6 +226,8 @@ static void reported(struct container *c) {
             c->tty_sock = -1;
         }
         reply_fd(c->peer.fd, c->report_text, c->master);
+        free(c->report_text); /* an idle container keeps only what it needs */
+        c->report_text = NULL;
         for (int i = 0; i < n_early; i++) {
             if (early[i].pid == c->pid) {
                 int st = early[i].status;
@@ -274,9 +279,12 @@ static void place(const int *fds, int n) {
 static void spawn(int conn, char **argv, const int *fds, int tty) {
     /* fds: log, status, stdin, template */
     struct container *c = calloc(1, sizeof *c);
+    char *report_text = calloc(1, REPORT_MAX);
     int out[2] = {-1, -1}, err[2] = {-1, -1}, rep[2] = {-1, -1}, term[2] = {-1, -1};
-    if (!c || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) || pipe2(rep, O_CLOEXEC) ||
-        (tty && socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, term))) {
+    int failed = !c || !report_text || pipe2(out, O_CLOEXEC) || pipe2(err, O_CLOEXEC) ||
+                 pipe2(rep, O_CLOEXEC);
+    if (!failed && tty) failed = socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, term) < 0;
+    if (failed) {
         char text[128];
         snprintf(text, sizeof text, "fail dymon: %s", strerror(errno));
         send(conn, text, strlen(text), MSG_NOSIGNAL);
@@ -288,6 +296,7 @@ static void spawn(int conn, char **argv, const int *fds, int tty) {
             if (term[i] >= 0) close(term[i]);
         }
         for (int i = 0; i < MAX_FDS; i++) close(fds[i]);
+        free(report_text);
         free(c);
         return;
     }
@@ -315,6 +324,7 @@ static void spawn(int conn, char **argv, const int *fds, int tty) {
     c->report.fd = c->out[0].fd = c->out[1].fd = c->peer.fd = -1;
     c->tty_sock = term[0];
     c->master = -1;
+    c->report_text = report_text;
     for (int i = 0; i < MAX_WATCHERS; i++) c->watchers[i].fd = -1;
     c->next = containers;
     containers = c;
@@ -328,7 +338,7 @@ static void spawn(int conn, char **argv, const int *fds, int tty) {
     watch(&c->peer, conn, PEER, c, -1);
     if (pid < 0) {
         close(rep[0]);
-        snprintf(c->report_text, sizeof c->report_text, "fail fork: %s", strerror(errno));
+        snprintf(c->report_text, REPORT_MAX, "fail fork: %s", strerror(errno));
         c->report_len = strlen(c->report_text);
         reported(c);
         return;
@@ -474,7 +484,7 @@ int main(int argc, char **argv) {
                 break;
             case REPORT: {
                 struct container *c = h->c;
-                size_t room = sizeof c->report_text - 1 - c->report_len;
+                size_t room = REPORT_MAX - 1 - c->report_len;
                 ssize_t got = read(h->fd, c->report_text + c->report_len, room);
                 if (got > 0 && (size_t)got < room) c->report_len += (size_t)got;
                 else reported(c);
