@@ -660,9 +660,6 @@ class ContainerManager:
                 console.spawned()
         if started.conn is None:
             raise _start_failure(c, started.report)
-        if console is not None:
-            console.begin(started.master)
-            undo.append(console.exited)
         pid = int(started.report.split()[1])
         runtime = self.dyrun
         undo.append(lambda: runtime.delete(c.id, force=True))
@@ -673,6 +670,11 @@ class ContainerManager:
                 process.close_quietly(held.pop())
                 process.kill_pid_namespace(pid, None)
         undo.append(kill_command)
+        if console is not None:
+            if c.spec.tty and started.master is None:
+                raise KernelError(f"container {c.id[:12]}: dymon passed on no terminal")
+            console.begin(started.master)
+            undo.append(console.exited)
         return pid
 
     def _lower_dirs(self, c: Container, init: bool) -> list[str]:
