@@ -206,3 +206,33 @@ def test_sizes_count_the_writable_layer_only_when_asked(box: Daemon) -> None:
 
     ok(d.cli("stop", "-t", "1", "writer"))
     assert d.api("POST", "/containers/prune")[1]["SpaceReclaimed"] == 12345  # type: ignore[index]
+
+
+def test_without_live_restore_a_daemon_stop_stops_containers_it_brings_back_later(
+        box: Daemon) -> None:
+    d = box
+    d.stop()
+    d.args = ("--live-restore=false",)
+    d.start()
+    status, info = d.api("GET", "/info")
+    assert status == 200 and isinstance(info, dict) and info["LiveRestoreEnabled"] is False
+    ok(d.cli("run", "-d", "--name", "back", "--init", "--restart", "always", "busybox",
+             "sleep", "300"))
+    ok(d.cli("run", "-d", "--name", "gone", "--init", "busybox", "sleep", "300"))
+    # sleep as PID 1 ignores SIGTERM: killed once its own stop timeout is out
+    ok(d.cli("run", "-d", "--name", "stubborn", "--stop-timeout", "1", "busybox", "sleep",
+             "300"))
+    pids = [inspect(d, n)["State"]["Pid"] for n in ("back", "gone", "stubborn")]
+    begun = time.monotonic()
+    assert d.stop() == 0
+    assert time.monotonic() - begun < 8  # at once, not one grace period after another
+    for pid in pids:
+        assert not os.path.exists(f"/proc/{pid}")
+    assert "3 running containers stopped" in d.log()
+    d.args = ()
+    d.start()
+    codes = {n: (inspect(d, n)["State"]["Status"], inspect(d, n)["State"]["ExitCode"])
+             for n in ("gone", "stubborn")}
+    assert codes == {"gone": ("exited", 143), "stubborn": ("exited", 137)}
+    # the daemon's stop was not the user's: always comes back
+    assert inspect(d, "back")["State"]["Running"] is True

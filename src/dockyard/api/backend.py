@@ -42,6 +42,7 @@ class Backend:
     dns_servers: tuple[str, ...] = ()
     runtime: str | None = None  # --runtime: what starts containers (None: the default)
     default_init: bool = False  # --init: containers that do not say run with an init
+    live_restore: bool = True  # --live-restore: containers outlive the daemon
     execs: ExecStore = field(default_factory=ExecStore)
     extra: dict[str, Any] = field(default_factory=dict)
 

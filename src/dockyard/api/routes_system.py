@@ -129,7 +129,7 @@ async def info(request: web.Request) -> web.StreamResponse:
         "DefaultRuntime": b.containers.runtime.name if b.containers is not None else "dyrun",
         "Swarm": {"NodeID": "", "NodeAddr": "", "LocalNodeState": "inactive",
                   "ControlAvailable": False, "Error": "", "RemoteManagers": None},
-        "LiveRestoreEnabled": True,
+        "LiveRestoreEnabled": b.live_restore,
         "Isolation": "",
         "InitBinary": "dyinit",
         "ContainerdCommit": {"ID": ""},

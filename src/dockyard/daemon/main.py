@@ -135,7 +135,8 @@ async def serve(config: DaemonConfig) -> int:
         engine.subscribe(EngineEvents(bus, engine.state()))
         backend = Backend(engine=engine, images=images, events=bus, root=config.root,
                           exec_root=config.exec_root, started=started, dns_servers=config.dns,
-                          runtime=config.runtime, default_init=config.init)
+                          runtime=config.runtime, default_init=config.init,
+                          live_restore=config.live_restore)
         runtime = await asyncio.to_thread(open_runtime, backend)
         resolver = await start_embedded_dns(engine, config.dns, config.resolv_conf)
         runner = web.AppRunner(make_app(backend), access_log=None, handle_signals=False)
@@ -155,8 +156,13 @@ async def serve(config: DaemonConfig) -> int:
         log.info("API listening on %s (root %s), ready in %.0f ms", config.host, config.root,
                  (time.time() - started) * 1000)
         await stop.wait()
-        log.info("stopping: networks and containers stay as they are (live restore)")
         await runner.cleanup()
+        if config.live_restore:
+            log.info("stopping: networks and containers stay as they are (live restore)")
+        else:
+            stopped = await asyncio.to_thread(runtime.stop_all)
+            log.info("stopping: %d running containers stopped (no live restore)",
+                     len(stopped))
         with contextlib.suppress(FileNotFoundError):
             os.unlink(config.socket)
         with contextlib.suppress(FileNotFoundError):

@@ -157,6 +157,7 @@ class ContainerManager:
         "cgroup" (see ``kernel/lean.py``). ``default_init``: whether a container that
         leaves ``init`` unset runs with one (dockerd's ``--init``)."""
         self.default_init = default_init
+        self._shutting_down = False  # stop_all(): exits are final, no restarts
         self.host_netns = host_netns
         self.engine = engine
         self.images = images
@@ -781,7 +782,7 @@ class ContainerManager:
                 manually_stopped=c.state.manually_stopped,
                 restart_count=c.state.restart_count, ran_for=ran_for,
                 previous_backoff=c.state.backoff)
-            if decision.restart:
+            if decision.restart and not self._shutting_down:
                 c = self._save(c.with_state(status=RESTARTING, pid=0, exit_code=code,
                                             finished_at=_now(), backoff=decision.backoff))
                 restart_delay = decision.delay
@@ -903,12 +904,43 @@ class ContainerManager:
             wait = timeout if timeout is not None else (
                 c.stop_timeout if c.stop_timeout is not None else DEFAULT_STOP_TIMEOUT)
             self._signal(c, sig)
-        if not self._wait_until(self._not_running(c.id), None if wait < 0 else wait):
-            latest = self._reload(c.id)
+        self._kill_after(c.id, wait)
+        return self._reload(c.id) or c
+
+    def _kill_after(self, container_id: str, wait: int) -> None:
+        """SIGKILL unless the container stops within ``wait`` seconds (-1: forever)."""
+        if not self._wait_until(self._not_running(container_id), None if wait < 0 else wait):
+            latest = self._reload(container_id)
             if latest is not None:
                 self._signal(latest, signal.SIGKILL)
-            self._wait_until(self._not_running(c.id), 30)
-        return self._reload(c.id) or c
+            self._wait_until(self._not_running(container_id), 30)
+
+    def stop_all(self) -> builtins.list[str]:
+        """A daemon's shutdown without live restore: every running container gets its stop
+        signal and, after its own stop timeout, SIGKILL, all at once. The stops are not the
+        user's: the next daemon start brings back ``always`` and ``unless-stopped``
+        containers, as Docker's does. No restart policy applies meanwhile. The names
+        stopped."""
+        self._shutting_down = True
+        running = [c for c in self.containers() if c.state.status in (RUNNING, RESTARTING)]
+
+        def end(c: Container) -> None:
+            with self._lock(c.id):
+                latest = self._reload(c.id)
+                if latest is None or latest.state.status != RUNNING:
+                    if latest is not None and latest.state.status == RESTARTING:
+                        self._save(latest.with_state(status=EXITED))
+                    return
+                self._signal(latest, parse_signal(latest.stop_signal or "SIGTERM"))
+            self._kill_after(c.id, c.stop_timeout if c.stop_timeout is not None
+                             else DEFAULT_STOP_TIMEOUT)
+
+        threads = [threading.Thread(target=end, args=(c,), daemon=True) for c in running]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        return [c.name for c in running]
 
     def kill(self, ref: str, signal_name: str = "SIGKILL") -> None:
         """Any signal; the kill signal or the stop signal counts as a manual stop (the
