@@ -465,12 +465,16 @@ class Runner:
         return [sorted(waves[key], key=lambda o: o.name) for key in sorted(waves)]
 
     def restart(self, services: Sequence[str] = (), timeout: int | None = None) -> int:
-        for obs in self._targets(services):
+        def restart_one(obs: Observed) -> None:
             self._say("Container", obs.name, "Restarting")
             chosen = timeout if timeout is not None else stop_timeout(
                 self.project.services.get(obs.service))
             self.backend.restart_container(obs.id, chosen)
             self._say("Container", obs.name, "Started")
+
+        # Dependencies first, each wave at once: the stop waves in reverse.
+        for wave in reversed(self._stop_waves(self._targets(services))):
+            at_once(wave, restart_one)
         return 0
 
     # --- logs / exec / run -------------------------------------------------------------

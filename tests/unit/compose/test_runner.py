@@ -334,10 +334,10 @@ def test_down_with_volumes_leaves_nothing(write: Write, compose: Compose,
     assert engine.calls[-3:] == ["rmnet p_front", "rmnet p_back", "rmvol p_data"]
 
 
-def test_stop_and_down_stop_each_wave_of_containers_at_once(
+def test_stop_restart_and_down_take_each_wave_of_containers_at_once(
         write: Write, compose: Compose, engine: FakeEngine) -> None:
     """Without an init a stop may take its whole grace period: the containers nothing
-    depends on stop together, then what they depended on."""
+    depends on stop together, then what they depended on (restart: the other way)."""
     write("compose.yaml", """
         services:
           db: {image: busybox}
@@ -354,6 +354,23 @@ def test_stop_and_down_stop_each_wave_of_containers_at_once(
             original(ref, timeout)
         return stop
 
+    original_restart = engine.restart_container
+
+    def restarting_together(ref: str, timeout: int | None = None) -> None:
+        if engine._find(ref)["Names"][0][1:] != "p-db-1":
+            together.wait()
+        original_restart(ref, timeout)
+
+    together = threading.Barrier(3, timeout=5)
+    engine.restart_container = restarting_together  # type: ignore[method-assign]
+    engine.calls.clear()
+    code, _, err = compose("restart")
+    assert code == 0, err
+    # restart goes the other way: what the others depend on first
+    assert engine.calls[0] == "restart p-db-1"
+    assert sorted(engine.calls[1:]) == ["restart p-side-1", "restart p-web-1",
+                                        "restart p-web-2"]
+    engine.calls.clear()
     for command in ("stop", "down"):
         engine.stop_container = stopping_together(  # type: ignore[method-assign]
             threading.Barrier(3, timeout=5))
