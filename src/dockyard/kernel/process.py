@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import os
+import select
 import signal
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -45,6 +46,11 @@ def open_pidfd(pid: int, started: int | None = None) -> int | None:
         os.close(fd)
         return None
     return fd
+
+
+def has_exited(pidfd: int) -> bool:
+    """Whether the pidfd's process has ended (a pidfd reads as ready once it has)."""
+    return bool(select.select([pidfd], [], [], 0)[0])
 
 
 def reap(pid: int) -> int | None:

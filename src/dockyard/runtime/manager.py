@@ -37,7 +37,6 @@ import builtins
 import contextlib
 import functools
 import os
-import select
 import shutil
 import signal
 import subprocess
@@ -587,11 +586,7 @@ class ContainerManager:
                 console: Console | None = None) -> int:
         """Start the init; its pid, with a pidfd for it put in ``held``. ``console``'s
         descriptor becomes the init's fd 6."""
-        directory = self.container_dir(c.id)
-        log_fd = os.open(os.path.join(directory, "json.log"),
-                         os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640)
-        status_fd = os.open(os.path.join(directory, "exit-status"),
-                            os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        log_fd, status_fd = self._open_log_and_status(c)
         report_r, report_w = os.pipe2(os.O_CLOEXEC)
         try:
             try:
@@ -627,6 +622,24 @@ class ContainerManager:
             os.waitpid(pid, 0)  # the init exits right after reporting a failure
         raise _start_failure(c, report)
 
+    def _open_log_and_status(self, c: Container) -> tuple[int, int]:
+        """What the process that outlives us writes for a run: the json-file log (appended
+        to) and the exit-status file (emptied)."""
+        directory = self.container_dir(c.id)
+        return (os.open(os.path.join(directory, "json.log"),
+                        os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640),
+                os.open(os.path.join(directory, "exit-status"),
+                        os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600))
+
+    def _exit_record(self, c: Container) -> list[str] | None:
+        """The words of the exit-status file (["exit", CODE] once written; [] before);
+        None if there is no file."""
+        try:
+            with open(os.path.join(self.container_dir(c.id), "exit-status")) as f:
+                return f.read().split()
+        except FileNotFoundError:
+            return None
+
     def _without_init(self, c: Container) -> bool:
         """Whether ``c`` runs as Docker runs a container by default: its command is its
         PID 1, and dymon (``kernel/dymon.c``) logs its output (a terminal's is logged here),
@@ -642,11 +655,7 @@ class ContainerManager:
         which dymon tells of its end put in ``held`` (watched as an init's pidfd is).
         ``console``: stdin's pipe (``-i``) or the terminal (``-t``: dyrun makes it, dymon
         hands its master over); without one, stdin is /dev/null."""
-        directory = self.container_dir(c.id)
-        fds = [os.open(os.path.join(directory, "json.log"),
-                       os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_CLOEXEC, 0o640),
-               os.open(os.path.join(directory, "exit-status"),
-                       os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)]
+        fds = list(self._open_log_and_status(c))
         pipe = console is not None and not c.spec.tty
         if not pipe:
             fds.append(os.open(os.devnull, os.O_RDONLY | os.O_CLOEXEC))
@@ -768,12 +777,13 @@ class ContainerManager:
             if c is None or c.state.status != RUNNING or c.state.pid != pid:
                 process.reap(pid)
                 return
-            if self._monitor_lost(c):
+            record = self._exit_record(c)
+            if record == [] and self._monitor_lost(c):
                 return
             console = self._consoles.get(container_id)
             if console is not None:
                 console.exited()
-            code = self._collect_exit(c)
+            code = self._collect_exit(c, record)
             c = c.with_state(paused=False, oom_killed=self._oom_killed(c))
             c = self._teardown(c)
             ran_for = _boottime() - c.state.started_mono
@@ -797,19 +807,13 @@ class ContainerManager:
                 self.remove(container_id, force=True, volumes=True)
 
     def _monitor_lost(self, c: Container) -> bool:
-        """Whether what told of ``c``'s end was dymon going away, not ``c``: its command
-        still runs (no exit recorded). It is then watched through a pidfd; it is our child
-        now (we are a subreaper above dymon), so its exit status comes from waitpid."""
-        try:
-            with open(os.path.join(self.container_dir(c.id), "exit-status")) as f:
-                if f.read():
-                    return False
-        except FileNotFoundError:
-            return False
+        """Whether what told of ``c``'s end, with no exit recorded, was dymon going away,
+        not ``c``: its command still runs. It is then watched through a pidfd; it is our
+        child now (we are a subreaper above dymon), so its exit status comes from waitpid."""
         fd = process.open_pidfd(c.state.pid, c.state.pid_start)
         if fd is None:
             return False
-        if select.select([fd], [], [], 0)[0]:  # a pidfd is readable once its process ended
+        if process.has_exited(fd):
             process.close_quietly(fd)
             return False
         self.supervisor.watch(c.id, c.state.pid, fd)
@@ -831,13 +835,11 @@ class ContainerManager:
                 if latest is not None:
                     self._save(latest.with_state(status=EXITED))
 
-    def _collect_exit(self, c: Container) -> int:
+    def _collect_exit(self, c: Container, recorded: list[str] | None) -> int:
+        """The exit code: as recorded (``recorded``: :meth:`_exit_record`), else from
+        waitpid when the process was our child."""
         status = process.reap(c.state.pid)
-        try:
-            with open(os.path.join(self.container_dir(c.id), "exit-status")) as f:
-                recorded = f.read().split()
-        except FileNotFoundError:
-            recorded = []
+        recorded = recorded or []
         if len(recorded) == 2 and recorded[0] == "exit" and recorded[1].isdigit():
             return int(recorded[1])
         if status is not None:
