@@ -195,6 +195,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         publish_all=get_bool(host, "PublishAllPorts", "HostConfig.PublishAllPorts"),
         binds=tuple(get_str_list(host, "Binds", "HostConfig.Binds")),
         mounts=tuple(mounts),
+        volumes=tuple(get_obj(body, "Volumes")),
         restart=_restart(host),
         auto_remove=get_bool(host, "AutoRemove", "HostConfig.AutoRemove"),
         init=None if host.get("Init") is None else get_bool(host, "Init", "HostConfig.Init"),

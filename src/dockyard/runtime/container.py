@@ -44,6 +44,7 @@ class ContainerSpec:
     publish_all: bool = False
     binds: tuple[str, ...] = ()  # -v values
     mounts: tuple[str, ...] = ()  # --mount values
+    volumes: tuple[str, ...] = ()  # Config.Volumes: an anonymous volume at each path
     restart: str = "no"
     auto_remove: bool = False
     dns: tuple[str, ...] = ()

@@ -185,7 +185,7 @@ def inspect_doc(
             "Env": list(c.env),
             "Cmd": list(c.cmd) if c.cmd is not None else None,
             "Image": c.image_ref,
-            "Volumes": None,
+            "Volumes": {path: {} for path in c.spec.volumes} or None,
             "WorkingDir": c.workdir,
             "Entrypoint": list(c.entrypoint) if c.entrypoint is not None else None,
             "OnBuild": None,

@@ -372,6 +372,7 @@ class ContainerManager:
                     f'invalid link "{link}": could not get container for {target}') from None
         requests = [parse_bind_spec(b) for b in spec.binds]
         requests += [parse_mount_spec(m) for m in spec.mounts]
+        anonymous = [parse_bind_spec(path) for path in spec.volumes]  # checks each path
         targets = [r.target for r in requests]
         for target in {t for t in targets if targets.count(t) > 1}:
             raise InvalidParameter(f"Duplicate mount point: {target}")
@@ -381,9 +382,11 @@ class ContainerManager:
                 raise InvalidParameter(
                     f'invalid mount config for type "bind": bind source path does not exist: '
                     f"{request.source}")
+        # Config.Volumes, the create request's then the image's, where nothing else mounts.
         covered = set(targets)
-        for path in image_config.get("Volumes") or {}:
+        for path in [*(r.target for r in anonymous), *(image_config.get("Volumes") or {})]:
             if path not in covered:
+                covered.add(path)
                 requests.append(MountRequest("volume", path))
 
         container_id = new_id()
