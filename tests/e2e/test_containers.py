@@ -322,3 +322,11 @@ def test_daemon_sigkill_leaves_containers_running(busybox: Daemon) -> None:
     assert fetch(d, "http://10.78.0.1:8083/a").strip() == "alive"
     assert ok(d.cli("exec", "web", "cat", "/a")) == "alive\n"
     ok(d.cli("rm", "-f", "web", "always"))
+
+
+def test_rm_force_of_an_autoremove_container(busybox: Daemon) -> None:
+    """Its own removal on exit (AutoRemove) must not make ``rm -f`` fail."""
+    d = busybox
+    ok(d.cli("run", "-d", "--rm", "--name", "brief", "busybox", "sleep", "600"))
+    assert ok(d.cli("rm", "-f", "brief")) == "brief\n"
+    assert d.cli("inspect", "brief").returncode == 1

@@ -1053,7 +1053,10 @@ class ContainerManager:
                     self._signal(latest, signal.SIGKILL)
             self._wait_until(self._not_running(c.id), 30)
         with self._lock(c.id):
-            c = self._reload(c.id) or c
+            current = self._reload(c.id)
+            if current is None:  # gone meanwhile: its AutoRemove (--rm) removed it on exit
+                return
+            c = current
             if c.state.status in (RUNNING, STARTING):
                 raise Conflict(f"container {c.name} did not stop")
             # Running containers in its namespace (``container:`` mode) have sandboxes that
