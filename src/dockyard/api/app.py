@@ -89,6 +89,7 @@ def make_app(backend_: Backend) -> web.Application:
     from dockyard.api import (
         routes_attach,
         routes_containers,
+        routes_df,
         routes_images,
         routes_networks,
         routes_system,
@@ -97,8 +98,8 @@ def make_app(backend_: Backend) -> web.Application:
 
     app = web.Application(middlewares=[docker_errors], client_max_size=1 << 40)
     app[BACKEND] = backend_
-    for module in (routes_system, routes_networks, routes_images, routes_containers,
-                   routes_attach, routes_volumes):
+    for module in (routes_system, routes_df, routes_networks, routes_images,
+                   routes_containers, routes_attach, routes_volumes):
         for method, path, handler in module.ROUTES:
             add_route(app, method, path, handler)
     return app

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from dockyard.errors import InvalidParameter
 
@@ -72,3 +72,24 @@ def bool_filter(name: str, values: list[str]) -> bool | None:
     if None in chosen or len(chosen) > 1:
         raise InvalidParameter(f"invalid filter '{name}={values[0]}'")
     return chosen.pop()
+
+
+def prune_test(filters: Filters) -> Callable[[Mapping[str, str], str], bool]:
+    """Docker's prune filters as one test of an object's labels and creation time (its
+    stored ISO form): ``label`` must all hold, no ``label!`` may, and ``until`` keeps
+    only what was created before it (a timestamp or a duration back from now)."""
+    from datetime import UTC, datetime
+
+    from dockyard.api.timeparse import parse_stored_time, parse_time_or_duration
+
+    now = datetime.now(UTC)
+    until = [parse_time_or_duration(v, now, "until") for v in filters.get("until", [])]
+    wanted, unwanted = filters.get("label", []), filters.get("label!", [])
+
+    def test(labels: Mapping[str, str], created: str) -> bool:
+        if wanted and not match_labels(wanted, labels):
+            return False
+        if any(match_labels([p], labels) for p in unwanted):
+            return False
+        return not until or parse_stored_time(created) < min(until)
+    return test

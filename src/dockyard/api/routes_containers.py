@@ -31,7 +31,7 @@ from dockyard.api.container_json import (
 )
 from dockyard.api.events import Event
 from dockyard.api.execs import ExecConfig
-from dockyard.api.filters import parse_filters
+from dockyard.api.filters import parse_filters, prune_test
 from dockyard.api.streams import MULTIPLEXED, RAW, STDERR, STDOUT, frame, hijack
 from dockyard.errors import (
     Conflict,
@@ -377,11 +377,11 @@ async def remove(request: web.Request) -> web.StreamResponse:
 async def prune(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     m = manager(b)
-    parse_filters(request.query.get("filters"), ("label", "label!", "until"))
+    wanted = prune_test(parse_filters(request.query.get("filters"), ("label", "label!", "until")))
     deleted = []
     reclaimed = 0
     for c in await b.run(m.containers):
-        if c.state.status in ("created", "exited"):
+        if c.state.status in ("created", "exited") and wanted(c.labels, c.created):
             with contextlib.suppress(DockyardError):
                 rw, _ = await b.run(m.sizes, c.id)  # Docker reclaims the writable layers
                 await b.run(m.remove, c.id)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -10,7 +9,7 @@ from aiohttp import web
 from dockyard.api.app import backend, json_response, path_ref
 from dockyard.api.backend import Backend
 from dockyard.api.bodies import parse_json_body
-from dockyard.api.filters import match_labels, parse_filters
+from dockyard.api.filters import parse_filters, prune_test
 from dockyard.api.network_json import (
     NETWORK_FILTERS,
     PRUNE_FILTERS,
@@ -20,7 +19,6 @@ from dockyard.api.network_json import (
     parse_create,
     parse_disconnect,
 )
-from dockyard.api.timeparse import parse_stored_time, parse_time_or_duration
 from dockyard.errors import Forbidden, NotFound
 from dockyard.model.network import Network
 
@@ -122,9 +120,7 @@ async def _container(b: Backend, ref: str) -> str | None:
 
 async def prune(request: web.Request) -> web.StreamResponse:
     b = backend(request)
-    filters = parse_filters(request.query.get("filters"), PRUNE_FILTERS)
-    now = datetime.now(UTC)
-    until = [parse_time_or_duration(v, now, "until") for v in filters.get("until", [])]
+    wanted = prune_test(parse_filters(request.query.get("filters"), PRUNE_FILTERS))
     state = await b.run(b.engine.state)
     removed = []
     for network in state.networks:
@@ -132,12 +128,7 @@ async def prune(request: web.Request) -> web.StreamResponse:
             continue
         if state.endpoints_of_network(network.id):
             continue
-        if "label" in filters and not match_labels(filters["label"], network.labels):
-            continue
-        if "label!" in filters and any(
-                match_labels([p], network.labels) for p in filters["label!"]):
-            continue
-        if until and not parse_stored_time(network.created) < min(until):
+        if not wanted(network.labels, network.created):
             continue
         try:
             await b.run(b.engine.remove_network, network.id)

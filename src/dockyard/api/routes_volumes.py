@@ -9,10 +9,11 @@ from aiohttp import web
 from dockyard.api.app import backend, json_response, query_bool
 from dockyard.api.bodies import get_str, get_str_map, parse_json_body
 from dockyard.api.events import Event
-from dockyard.api.filters import bool_filter, match_any, match_labels, parse_filters
+from dockyard.api.filters import bool_filter, match_any, match_labels, parse_filters, prune_test
 from dockyard.api.routes_containers import manager
 from dockyard.errors import Conflict, InvalidParameter, NotFound
 from dockyard.model.ids import new_id
+from dockyard.runtime.disk import tree_size
 from dockyard.runtime.options import validate_volume_name
 
 VOLUME_FILTERS = ("name", "label", "dangling", "driver")
@@ -90,22 +91,25 @@ async def prune(request: web.Request) -> web.StreamResponse:
     m = manager(b)
     filters = parse_filters(request.query.get("filters"), PRUNE_FILTERS)
     every = bool_filter("all", filters.get("all", [])) or False
+    wanted = prune_test(filters)
     deleted = []
+    reclaimed = 0
     for volume in await b.run(m.volumes.list):
         if not every and not volume.anonymous:
             continue
-        if "label" in filters and not match_labels(filters["label"], volume.labels):
+        if not wanted(volume.labels, volume.created):
             continue
-        if "label!" in filters and any(match_labels([p], volume.labels)
-                                       for p in filters["label!"]):
+        if await b.run(m.volume_user, volume.name) is not None:
             continue
+        size = await b.run(tree_size, m.volumes.data_dir(volume.name))
         try:
             await b.run(m.volumes.remove, volume.name, in_use=m.volume_user)
         except (Conflict, NotFound):
             continue
         b.events.publish(Event("volume", "destroy", volume.name, {"driver": "local"}))
         deleted.append(volume.name)
-    return json_response({"VolumesDeleted": deleted, "SpaceReclaimed": 0})
+        reclaimed += size
+    return json_response({"VolumesDeleted": deleted, "SpaceReclaimed": reclaimed})
 
 
 ROUTES = [

@@ -56,6 +56,7 @@ Management Commands:
   image       Manage images
   container   Manage containers
   network     Manage networks
+  system      Manage Dockyard
   volume      Manage volumes
 """
 
@@ -202,10 +203,18 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
         from dockyard.cli import container
 
         return getattr(container, CONTAINER_VERBS[verb])
+    if verb == "system":
+        from dockyard.cli.disk import system_main
+
+        return system_main
     if verb == "container":
         from dockyard.cli import container
 
         def container_main(ctx, args):  # type: ignore[no-untyped-def]
+            if args[:1] == ["prune"]:
+                from dockyard.cli.disk import container_prune
+
+                return container_prune(ctx, args[1:])
             names = {**CONTAINER_VERBS, "ls": "ps", "list": "ps", "remove": "rm"}
             if not args or args[0] not in names:
                 print("\nUsage:  dockyard container COMMAND\n\nManage containers\n")

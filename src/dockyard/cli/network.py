@@ -294,6 +294,7 @@ def prune(ctx: Context, args: list[str]) -> int:
         print("Deleted Networks:")
         for name in deleted:
             print(name)
+        print()
     return 0
 
 

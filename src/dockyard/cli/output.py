@@ -29,14 +29,15 @@ def tabwrite(rows: Sequence[Sequence[str]], minwidth: int = 10, padding: int = 3
     return "\n".join(lines) + "\n"
 
 
-def human_size(size: float) -> str:
-    """go-units ``HumanSizeWithPrecision(size, 3)``: decimal units, 3 significant digits."""
+def human_size(size: float, precision: int = 3) -> str:
+    """go-units ``HumanSizeWithPrecision(size, precision)``: decimal units, 3 significant
+    digits by default (``docker images``); ``HumanSize`` is precision 4."""
     units = ["B", "kB", "MB", "GB", "TB", "PB"]
     index = 0
     while size >= 1000 and index < len(units) - 1:
         size /= 1000.0
         index += 1
-    text = f"{size:.3g}"
+    text = f"{size:.{precision}g}"
     if "e" in text:
         text = f"{size:.0f}"
     return f"{text}{units[index]}"

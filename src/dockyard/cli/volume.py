@@ -7,7 +7,7 @@ import sys
 from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.network import print_inspected
-from dockyard.cli.output import render_rows
+from dockyard.cli.output import human_size, render_rows
 from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
@@ -126,7 +126,7 @@ def prune(ctx: Context, args: list[str]) -> int:
         for name in deleted:
             print(name)
         print()
-    print("Total reclaimed space: 0B")
+    print(f"Total reclaimed space: {human_size(int(doc.get('SpaceReclaimed') or 0), 4)}")
     return 0
 
 

@@ -85,6 +85,10 @@ class ImageStore:
     def layer_path(self, diff_id: str) -> str:
         return os.path.join(self.layers_root, _hex(diff_id))
 
+    def layer_sizes(self) -> dict[str, int]:
+        """Bytes of each stored layer, by diff id (as recorded when it was extracted)."""
+        return {doc["diff_id"]: int(doc["size"]) for doc in self.store.list(LAYER_KIND)}
+
     @contextmanager
     def _locked(self) -> Iterator[None]:
         fd = os.open(self._lock_path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
