@@ -1,4 +1,5 @@
-"""``/images``: import (``create?fromSrc=-``), load, list, inspect, tag, remove.
+"""``/images``: import (``create?fromSrc=-``), load, save, list, inspect, history, tag,
+remove, prune; and ``/build/prune``, which has nothing to prune here.
 
 There is no registry here: a pull of an image that is not already stored is refused
 with a message saying how to get it (import a root filesystem tarball or load a
@@ -11,14 +12,24 @@ import fnmatch
 import json
 import os
 import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 
 from dockyard.api.app import backend, json_response, query_bool
+from dockyard.api.backend import Backend
 from dockyard.api.events import Event
 from dockyard.api.filters import bool_filter, match_labels, parse_filters
-from dockyard.errors import InvalidParameter, NotFound
+from dockyard.api.image_prune import (
+    PRUNE_FILTERS,
+    prune_candidates,
+    prune_rule,
+    space_reclaimed,
+)
+from dockyard.errors import Conflict, InvalidParameter, NotFound
+from dockyard.images.history import history_items
 
 IMAGE_FILTERS = ("reference", "dangling", "label", "before", "since")
 
@@ -182,18 +193,97 @@ async def remove_image(request: web.Request) -> web.StreamResponse:
     in_use = b.containers.image_user if b.containers is not None else None
     result = await b.run(b.images.remove, name, force=query_bool(request, "force"),
                          in_use=in_use)
+    _publish_removals(b, result)
+    return json_response(result)
+
+
+def _publish_removals(b: Backend, result: Sequence[dict[str, str]]) -> None:
+    """An ``untag`` or ``delete`` event for each entry of a removal's answer."""
     for entry in result:
         for action, ref in entry.items():
             b.events.publish(Event("image", action.lower().replace("deleted", "delete")
                                    .replace("untagged", "untag"), ref, {"name": ref}))
-    return json_response(result)
+
+
+async def image_history(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    record = await b.run(b.images.get, request.match_info["name"])
+    sizes = await b.run(b.images.layer_sizes)
+    return json_response(history_items(record, sizes))
+
+
+async def prune_images(request: web.Request) -> web.StreamResponse:
+    """Each chosen image is removed the way ``docker rmi`` would, without force: a tagged
+    image tag by tag (the last untag deletes it), a dangling one by id. A removal refused
+    because a container started using the image meanwhile is skipped, as dockerd does."""
+    b = backend(request)
+    rule = prune_rule(parse_filters(request.query.get("filters"), PRUNE_FILTERS),
+                      datetime.now(UTC))
+    m = b.containers
+    used = {c.image_id for c in await b.run(m.containers)} if m is not None else set()
+    in_use = m.image_user if m is not None else None
+    sizes = await b.run(b.images.layer_sizes)
+    removed: list[dict[str, str]] = []
+    for record in prune_candidates(await b.run(b.images.images), rule, used):
+        for name in record.repo_tags or (record.id,):
+            try:
+                result = await b.run(b.images.remove, name, in_use=in_use)
+            except (Conflict, NotFound):
+                continue
+            _publish_removals(b, result)
+            removed += result
+    reclaimed = space_reclaimed(removed, sizes)
+    b.events.publish(Event("image", "prune", "", {"reclaimed": str(reclaimed)}))
+    return json_response({"ImagesDeleted": removed or None, "SpaceReclaimed": reclaimed})
+
+
+async def prune_build_cache(request: web.Request) -> web.StreamResponse:
+    """No builder runs here, so there is no build cache: nothing is ever deleted. Answered
+    so that ``docker system prune`` (which always asks) completes."""
+    return json_response({"CachesDeleted": None, "SpaceReclaimed": 0})
+
+
+async def save_images(request: web.Request) -> web.StreamResponse:
+    """``GET /images/{name}/get`` and ``GET /images/get?names=…``: a ``docker save``
+    archive. It is written to a temp file first and sent from there, so that a bad name
+    or an unreadable layer is an error status, not a cut-off archive."""
+    b = backend(request)
+    if "name" in request.match_info:
+        names = [request.match_info["name"]]
+    else:
+        names = request.query.getall("names", [])
+        if not names:
+            raise InvalidParameter('no image to save: give one or more "names" in the query')
+    fd, path = tempfile.mkstemp(dir=b.images.tmp_root, prefix="save-")
+    try:
+        with os.fdopen(fd, "w+b") as archive:
+            saved = await b.run(b.images.save, names, archive)
+            for image_id in saved:
+                b.events.publish(Event("image", "save", image_id, {"name": image_id}))
+            # Sent chunked, without a length: clients then stream it (ours reads a body
+            # with a Content-Length whole).
+            response = web.StreamResponse(headers={"Content-Type": "application/x-tar"})
+            archive.seek(0)
+            await response.prepare(request)
+            while chunk := await b.run(archive.read, 1 << 20):
+                await response.write(chunk)
+            await response.write_eof()
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+    return response
 
 
 ROUTES = [
     ("POST", "/images/create", create_image),
     ("POST", "/images/load", load_images),
+    ("POST", "/images/prune", prune_images),
+    ("POST", "/build/prune", prune_build_cache),
     ("GET", "/images/json", list_images),
+    ("GET", "/images/get", save_images),
     ("GET", "/images/{name:.+}/json", inspect_image),
+    ("GET", "/images/{name:.+}/history", image_history),
+    ("GET", "/images/{name:.+}/get", save_images),
     ("POST", "/images/{name:.+}/tag", tag_image),
     ("DELETE", "/images/{name:.+}", remove_image),
 ]

@@ -127,7 +127,8 @@ def _prune_volumes(client: Client, filters: list[str]) -> tuple[int, str]:
     return int(doc.get("SpaceReclaimed") or 0), text
 
 
-def _prune_images(client: Client, filters: list[str]) -> tuple[int, str]:
+def prune_images(client: Client, filters: list[str]) -> tuple[int, str]:
+    """(bytes reclaimed, docker's "Deleted Images:" section) of an image prune."""
     doc = client.post("/images/prune", query={"filters": parse_filters(filters)})
     lines = []
     for entry in doc.get("ImagesDeleted") or []:
@@ -163,7 +164,7 @@ def system_prune(ctx: Context, args: list[str]) -> int:
     steps = [(_prune_containers, filters), (_prune_networks, filters)]
     if opts["volumes"]:
         steps.append((_prune_volumes, filters))
-    steps.append((_prune_images, image_filters))
+    steps.append((prune_images, image_filters))
     total = 0
     try:
         for step, step_filters in steps:

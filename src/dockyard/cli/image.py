@@ -1,11 +1,12 @@
-"""``dockyard images``, ``image ls|rm|inspect|tag``, ``import``, ``load``, ``rmi``, ``tag``."""
+"""``dockyard images``, ``image ls|rm|inspect|tag|history|save|prune``, ``import``,
+``load``, ``save``, ``history``, ``rmi``, ``tag``."""
 
 from __future__ import annotations
 
 import os
 import sys
 
-from dockyard.cli.context import Context, daemon_error, parse_filters, parse_or_usage
+from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.network import print_inspected
 from dockyard.cli.output import ago, human_size, render_rows
@@ -194,8 +195,154 @@ def load(ctx: Context, args: list[str]) -> int:
         return daemon_error(err)
 
 
+HISTORY_HEADERS = {"ID": "IMAGE", "CreatedSince": "CREATED", "CreatedAt": "CREATED AT",
+                   "CreatedBy": "CREATED BY", "Size": "SIZE", "Comment": "COMMENT"}
+
+
+def _ellipsis(text: str, width: int) -> str:
+    """The docker CLI's ``Ellipsis``: at most ``width`` characters, the last one "…"."""
+    return text if len(text) <= width else text[:width - 1] + "…"
+
+
+def _created_at(seconds: int) -> str:
+    """Go's ``time.Unix(s, 0).UTC().Format(time.RFC3339)``."""
+    import time
+
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+def _history_rows(items: list[dict[str, Any]], human: bool, trunc: bool
+                  ) -> list[dict[str, Any]]:
+    rows = []
+    for item in items:
+        image_id = str(item.get("Id") or "")
+        if trunc:
+            image_id = image_id.partition(":")[2][:12] if ":" in image_id else image_id[:12]
+        created = int(item.get("Created") or 0)
+        created_by = str(item.get("CreatedBy") or "").replace("\t", " ")
+        size = int(item.get("Size") or 0)
+        rows.append({
+            "ID": image_id,
+            "CreatedSince": ago(created) if human else _created_at(created),
+            "CreatedAt": _created_at(created),
+            "CreatedBy": _ellipsis(created_by, 45) if trunc else created_by,
+            "Size": human_size(size) if human else str(size),
+            "Comment": str(item.get("Comment") or ""),
+        })
+    return rows
+
+
+def history(ctx: Context, args: list[str], cmd: str = "image history") -> int:
+    opts, (ref,) = parse_or_usage(
+        cmd, f"dockyard {cmd} [OPTIONS] IMAGE", "Show the history of an image",
+        [Flag(("--format",), "format", help="Format output using a custom template"),
+         Flag(("-H", "--human"), "human", "bool", default=True,
+              help="Print sizes and dates in human readable format"),
+         Flag(("--no-trunc",), "no_trunc", "bool", help="Don't truncate output"),
+         Flag(("-q", "--quiet"), "quiet", "bool", help="Only show image IDs")],
+        args, (1, 1))
+    try:
+        items = ctx.client().get(f"/images/{quote(ref)}/history")
+    except APIError as err:
+        return daemon_error(err)
+    rows = _history_rows(items, opts["human"], not opts["no_trunc"])
+    fmt = opts["format"]
+    if not fmt or fmt == "table":
+        fmt = ("{{.ID}}" if opts["quiet"] else
+               "table {{.ID}}\t{{.CreatedSince}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}"
+               if opts["human"] else
+               "table {{.ID}}\t{{.CreatedAt}}\t{{.CreatedBy}}\t{{.Size}}\t{{.Comment}}")
+    if fmt == "{{.ID}}":
+        sys.stdout.write("".join(row["ID"] + "\n" for row in rows))
+        return 0
+    sys.stdout.write(render_rows(fmt, rows, HISTORY_HEADERS))
+    return 0
+
+
+def save(ctx: Context, args: list[str], cmd: str = "image save") -> int:
+    opts, refs = parse_or_usage(
+        cmd, f"dockyard {cmd} [OPTIONS] IMAGE [IMAGE...]",
+        "Save one or more images to a tar archive (streamed to STDOUT by default)",
+        [Flag(("-o", "--output"), "output", help="Write to a file, instead of STDOUT")],
+        args, (1, None))
+    output = opts["output"]
+    if not output and os.isatty(1):
+        print("cowardly refusing to save to a terminal. Use the -o flag or redirect",
+              file=sys.stderr)
+        return 1
+    try:
+        response = ctx.client().request("GET", "/images/get", query={"names": refs},
+                                        stream=True)
+    except APIError as err:
+        return daemon_error(err)
+    if not output:
+        for chunk in response.chunks():
+            sys.stdout.buffer.write(chunk)
+        return 0
+    return _write_atomically(output, response.chunks())
+
+
+def _write_atomically(path: str, chunks: Any) -> int:
+    """As docker's atomic writer: a temp file beside ``path``, mode 0600, renamed over it
+    once complete, so an interrupted save never leaves a truncated archive behind."""
+    import stat
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    try:
+        mode = os.stat(directory).st_mode
+    except OSError as err:
+        print(f"failed to save image: invalid output path: stat {directory}: "
+              f"{(err.strerror or str(err)).lower()}", file=sys.stderr)
+        return 1
+    if not stat.S_ISDIR(mode):
+        print(f"failed to save image: invalid output path: stat {directory}: not a directory",
+              file=sys.stderr)
+        return 1
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+    return 0
+
+
+DANGLING_WARNING = "WARNING! This will remove all dangling images."
+ALL_WARNING = ("WARNING! This will remove all images without at least one container "
+               "associated to them.")
+
+
+def prune(ctx: Context, args: list[str]) -> int:
+    opts, _ = parse_or_usage(
+        "image prune", "dockyard image prune [OPTIONS]", "Remove unused images",
+        [Flag(("-a", "--all"), "all", "bool", help="Remove all unused images, not just "
+              "dangling ones"),
+         Flag(("--filter",), "filter", "list", help='Provide filter values (e.g. '
+              '"until=<timestamp>")'),
+         Flag(("-f", "--force"), "force", "bool", help="Do not prompt for confirmation")],
+        args, (0, 0))
+    if not opts["force"] and not confirm(ALL_WARNING if opts["all"] else DANGLING_WARNING):
+        return 0
+    # As docker: the mode travels as a dangling filter beside the user's own filters.
+    filters = [*opts["filter"], f"dangling={'false' if opts['all'] else 'true'}"]
+    from dockyard.cli.disk import prune_images
+
+    try:
+        reclaimed, text = prune_images(ctx.client(), filters)
+    except APIError as err:
+        return daemon_error(err)
+    print(text, end="")
+    print(f"Total reclaimed space: {human_size(reclaimed, 4)}")
+    return 0
+
+
 COMMANDS = {"ls": ls, "list": ls, "rm": rm, "remove": rm, "inspect": inspect, "tag": tag,
-            "import": import_, "load": load}
+            "import": import_, "load": load, "history": history, "save": save,
+            "prune": prune}
 
 
 def main(ctx: Context, args: list[str]) -> int:
@@ -203,11 +350,15 @@ def main(ctx: Context, args: list[str]) -> int:
         if args and args[0] not in ("-h", "--help"):
             raise UsageError(f'unknown command "{args[0]}" for "dockyard image"')
         print("\nUsage:  dockyard image COMMAND\n\nManage images\n\nCommands:\n"
+              "  history     Show the history of an image\n"
               "  import      Import the contents from a tarball to create a filesystem image\n"
               "  inspect     Display detailed information on one or more images\n"
               "  load        Load an image from a tar archive or STDIN\n"
               "  ls          List images\n"
+              "  prune       Remove unused images\n"
               "  rm          Remove one or more images\n"
+              "  save        Save one or more images to a tar archive (streamed to STDOUT by "
+              "default)\n"
               "  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n")
         return 0
     return COMMANDS[args[0]](ctx, args[1:])

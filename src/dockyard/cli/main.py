@@ -31,6 +31,7 @@ Commands:
   demo        Build two networks and four sandboxes, and show who reaches whom
   reset       Remove every container, network and rule a state root made
   compose     Compose projects (up, down, ps, logs, exec, run, plan, config, …)
+  history     Show the history of an image
   images      List images
   import      Import the contents from a tarball to create a filesystem image
   info        Display system-wide information
@@ -49,6 +50,7 @@ Commands:
   wait        Block until one or more containers stop, then print their exit codes
   load        Load an image from a tar archive or STDIN
   rmi         Remove one or more images
+  save        Save one or more images to a tar archive (streamed to STDOUT by default)
   tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE
   version     Show the Dockyard version information
 
@@ -185,7 +187,7 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
         from dockyard.cli import image
 
         return image.main
-    if verb in ("images", "rmi", "tag", "import", "load"):
+    if verb in ("images", "rmi", "tag", "import", "load", "history", "save"):
         from dockyard.cli import image
 
         return {
@@ -194,6 +196,8 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
             "tag": lambda c, a: image.tag(c, a, "tag"),
             "import": image.import_,
             "load": image.load,
+            "history": lambda c, a: image.history(c, a, "history"),
+            "save": lambda c, a: image.save(c, a, "save"),
         }[verb]
     if verb == "volume":
         from dockyard.cli import volume

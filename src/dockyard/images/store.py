@@ -2,7 +2,9 @@
 
 Metadata lives in the state store (kinds ``image``, ``image-tag``, ``image-layer``);
 layer contents live under ``<root>/image/layers/<diff-id hex>/``, each an extracted
-root filesystem used as an overlayfs lowerdir by containers.
+root filesystem used as an overlayfs lowerdir by containers, with the layer tar's layout
+beside it in ``<root>/image/tar-split/<diff-id hex>.gz`` so that ``save`` can give the
+exact tar back (:mod:`dockyard.images.tarsplit`).
 
 Crash safety: a layer is extracted into ``<root>/image/tmp/`` and renamed into place
 only once complete, then one transaction records the layers, the image and its tags.
@@ -15,18 +17,23 @@ never delete a layer the other is about to reference.
 from __future__ import annotations
 
 import builtins
+import contextlib
 import fcntl
+import gzip
+import io
 import json
+import lzma
 import os
 import re
 import shutil
 import sys
 import tempfile
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import IO, Any
+from typing import IO, Any, cast
 
 from dockyard.errors import Conflict, InvalidParameter, NotFound
 from dockyard.images.archive import read_saved_images, spool_archive
@@ -38,9 +45,11 @@ from dockyard.images.config import (
     format_time,
     image_id,
 )
-from dockyard.images.layers import LayerInfo, extract_layer
+from dockyard.images.layers import LayerInfo, decompressed, extract_layer
 from dockyard.images.reference import normalize_reference, parse_reference
+from dockyard.images.save import ImageToSave, write_archive
 from dockyard.images.shapes import ImageRecord, inspect_doc, list_item
+from dockyard.images.tarsplit import LayerStream, TeeReader, write_layout
 from dockyard.store.base import Store, Txn
 
 IMAGE_KIND = "image"
@@ -49,6 +58,10 @@ LAYER_KIND = "image-layer"
 
 # Returns the id of a container using the image, or None when no container does.
 InUse = Callable[[str], str | None]
+
+# Inside a scratch dir: the extracted layer and its tar layout, each renamed into place.
+_ROOTFS = "rootfs"
+_LAYOUT = "layout"
 
 _HEX_RE = re.compile(r"^(?:sha256:)?([a-f0-9]{1,64})$")
 _FULL_ID_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
@@ -76,7 +89,9 @@ class ImageStore:
         self.store = store
         self.layers_root = os.path.join(self.root, "layers")
         self.tmp_root = os.path.join(self.root, "tmp")
+        self.layouts_root = os.path.join(self.root, "tar-split")
         os.makedirs(self.layers_root, mode=0o700, exist_ok=True)
+        os.makedirs(self.layouts_root, mode=0o700, exist_ok=True)
         os.makedirs(self.tmp_root, mode=0o700, exist_ok=True)
         self._lock_path = os.path.join(self.root, "lock")
 
@@ -84,6 +99,14 @@ class ImageStore:
 
     def layer_path(self, diff_id: str) -> str:
         return os.path.join(self.layers_root, _hex(diff_id))
+
+    def layout_path(self, diff_id: str) -> str:
+        """The layer's tar layout (:mod:`dockyard.images.tarsplit`), for ``save``."""
+        return os.path.join(self.layouts_root, _hex(diff_id) + ".gz")
+
+    def _has_layer(self, diff_id: str) -> bool:
+        return os.path.isdir(self.layer_path(diff_id)) and os.path.isfile(
+            self.layout_path(diff_id))
 
     def layer_sizes(self) -> dict[str, int]:
         """Bytes of each stored layer, by diff id (as recorded when it was extracted)."""
@@ -100,6 +123,25 @@ class ImageStore:
 
     def _scratch(self) -> str:
         return tempfile.mkdtemp(dir=self.tmp_root)
+
+    def _extract(self, stream: IO[bytes], scratch: str) -> LayerInfo:
+        """Extract a layer into ``scratch``/rootfs and keep its tar layout beside it.
+
+        The uncompressed stream is teed to a spool file while it is extracted, so it is
+        read once; the spool only lives until the layout is written from it."""
+        rootfs = os.path.join(scratch, _ROOTFS)
+        os.mkdir(rootfs, 0o700)  # the mode a layer root had when scratch itself was it
+        spool_path = os.path.join(scratch, "layer.tar")
+        with open(spool_path, "w+b") as spool:
+            with _compression_errors_as_bad_input():
+                tee = io.BufferedReader(cast(Any, TeeReader(decompressed(stream), spool)))
+                # extract_layer sniffs the first bytes before its own error handling
+                # starts: decompress them here, so a corrupt stream fails as bad input.
+                tee.peek(6)
+            layer = extract_layer(tee, rootfs)
+            write_layout(spool, rootfs, os.path.join(scratch, _LAYOUT))
+        os.unlink(spool_path)
+        return layer
 
     # -- reading -----------------------------------------------------------------------
 
@@ -180,6 +222,56 @@ class ImageStore:
         dirs = [self.layer_path(diff_id) for diff_id in reversed(record.diff_ids)]
         return inspect_doc(record, dirs)
 
+    # -- save --------------------------------------------------------------------------
+
+    def save(self, names: Sequence[str], out: IO[bytes]) -> builtins.list[str]:
+        """``docker save``: the images ``names`` name, as one archive written to ``out``.
+        Returns the ids saved. Everything is resolved before the first byte is written,
+        so a bad name fails the call with nothing written."""
+        chosen = self._images_to_save(names)
+        for image in chosen:
+            for diff_id in image.diff_ids:
+                if not os.path.isfile(self.layout_path(diff_id)):
+                    raise Conflict(
+                        f"image {image.tags[0] if image.tags else image.id} cannot be saved: "
+                        f"layer {diff_id} was stored before Dockyard kept layer tar layouts; "
+                        "import or load the image again to save it")
+        write_archive(out, chosen, self._layer_stream)
+        return [image.id for image in chosen]
+
+    def _layer_stream(self, diff_id: str) -> LayerStream:
+        return LayerStream(self.layout_path(diff_id), self.layer_path(diff_id))
+
+    def _images_to_save(self, names: Sequence[str]) -> builtins.list[ImageToSave]:
+        """Docker's rules: ``repo`` alone means every tag of that repository, ``repo:tag``
+        that tag, an id (or a prefix of one) the image without a name."""
+        tags: dict[str, builtins.list[str]] = {}  # image id → tags, in the order asked
+        for name in names:
+            for image, tag in self._save_refs(name):
+                chosen = tags.setdefault(image, [])
+                if tag is not None and tag not in chosen:
+                    chosen.append(tag)
+        images = []
+        for image, chosen in tags.items():
+            doc = self.store.get(IMAGE_KIND, _hex(image))
+            if doc is None:
+                raise NotFound(f"No such image: {image}")
+            images.append(ImageToSave(image, doc["config"].encode(),
+                                      tuple(doc["diff_ids"]), tuple(chosen)))
+        return images
+
+    def _save_refs(self, name: str) -> builtins.list[tuple[str, str | None]]:
+        try:
+            ref = parse_reference(name, default_tag="")
+        except InvalidParameter:
+            ref = None
+        if ref is not None and ref.digest is None and not ref.tag:
+            matching = sorted((doc["ref"], doc["image_id"]) for doc in self.store.list(TAG_KIND)
+                              if doc["ref"].rpartition(":")[0] == ref.repository)
+            if matching:
+                return [(str(image), str(tag)) for tag, image in matching]
+        return [self._resolve(self.store, name)]
+
     # -- import and load ---------------------------------------------------------------
 
     def import_tar(
@@ -199,16 +291,16 @@ class ImageStore:
         try:
             if isinstance(source, str):
                 if source == "-":
-                    layer = extract_layer(sys.stdin.buffer, scratch)
+                    layer = self._extract(sys.stdin.buffer, scratch)
                 else:
                     try:
                         handle = open(source, "rb")  # noqa: SIM115 - closed just below
                     except FileNotFoundError:
                         raise NotFound(f'import source "{source}" not found') from None
                     with handle:
-                        layer = extract_layer(handle, scratch)
+                        layer = self._extract(handle, scratch)
             else:
-                layer = extract_layer(source, scratch)
+                layer = self._extract(source, scratch)
             config = build_import_config(
                 run_config, [layer.diff_id], created or _now(),
                 comment=message or "Imported from -")
@@ -237,12 +329,14 @@ class ImageStore:
                         f"manifest {len(saved.layer_paths)}")
                 for index, (diff_id, path) in enumerate(
                         zip(diff_ids, saved.layer_paths, strict=True)):
-                    if diff_id in extracted or os.path.isdir(self.layer_path(diff_id)):
+                    # A layer stored before layouts were kept is extracted again for its
+                    # layout, so that the image can be saved from then on.
+                    if diff_id in extracted or self._has_layer(diff_id):
                         continue
                     scratch = self._scratch()
                     scratches.append(scratch)
                     with open(path, "rb") as handle:
-                        layer = extract_layer(handle, scratch)
+                        layer = self._extract(handle, scratch)
                     if layer.diff_id != diff_id:
                         raise InvalidParameter(
                             f'invalid diffID for layer {index}: expected "{diff_id}", '
@@ -269,8 +363,12 @@ class ImageStore:
                 for diff_id, (_, scratch) in layers.items():
                     final = self.layer_path(diff_id)
                     if not os.path.isdir(final):
-                        os.rename(scratch, final)
+                        os.rename(os.path.join(scratch, _ROOTFS), final)
                         placed.append(final)
+                    layout = self.layout_path(diff_id)
+                    if not os.path.isfile(layout):
+                        os.rename(os.path.join(scratch, _LAYOUT), layout)
+                        placed.append(layout)
                 stamp = format_time(_now())
                 with self.store.transaction() as txn:
                     for diff_id, (info, _) in layers.items():
@@ -281,7 +379,7 @@ class ImageStore:
                         self._put_image(txn, new, stamp)
             except BaseException:
                 for final in placed:
-                    shutil.rmtree(final, ignore_errors=True)
+                    _discard(final)
                 raise
 
     def _put_image(self, txn: Txn, new: _NewImage, stamp: str) -> None:
@@ -362,7 +460,7 @@ class ImageStore:
                     return result
                 removed_dirs = self._delete_image(txn, image, result)
             for path in removed_dirs:
-                shutil.rmtree(path, ignore_errors=True)
+                _discard(path)
         return result
 
     def _delete_image(
@@ -377,7 +475,7 @@ class ImageStore:
             if diff_id not in still_used and txn.get(LAYER_KIND, _hex(diff_id)) is not None:
                 txn.delete(LAYER_KIND, _hex(diff_id))
                 result.append({"Deleted": diff_id})
-                dirs.append(self.layer_path(diff_id))
+                dirs += [self.layer_path(diff_id), self.layout_path(diff_id)]
         return dirs
 
     def reconcile(self) -> builtins.list[str]:
@@ -393,9 +491,31 @@ class ImageStore:
             for name in sorted(os.listdir(self.layers_root)):
                 if name not in known:
                     removed.append(os.path.join(self.layers_root, name))
+            for name in sorted(os.listdir(self.layouts_root)):
+                if name.removesuffix(".gz") not in known:
+                    removed.append(os.path.join(self.layouts_root, name))
             for path in removed:
-                shutil.rmtree(path, ignore_errors=True)
+                _discard(path)
         return removed
+
+
+@contextmanager
+def _compression_errors_as_bad_input() -> Iterator[None]:
+    try:
+        yield
+    except (EOFError, OSError, lzma.LZMAError, zlib.error) as err:
+        if isinstance(err, OSError) and not isinstance(err, gzip.BadGzipFile) and err.errno:
+            raise  # a real I/O failure, not bad input
+        raise InvalidParameter(f"invalid tar archive: {err}") from err
+
+
+def _discard(path: str) -> None:
+    """Remove a file or a directory tree; already gone is fine."""
+    if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
 
 
 def _diff_ids(config: bytes) -> builtins.list[str]:
