@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import os
 from datetime import UTC, datetime
 from typing import Any
@@ -32,6 +33,7 @@ from dockyard.api.container_json import (
 from dockyard.api.events import Event
 from dockyard.api.execs import ExecConfig
 from dockyard.api.filters import parse_filters, prune_test
+from dockyard.api.stats_json import stats_doc
 from dockyard.api.streams import MULTIPLEXED, RAW, STDERR, STDOUT, frame, hijack
 from dockyard.errors import (
     Conflict,
@@ -42,8 +44,10 @@ from dockyard.errors import (
     Unavailable,
 )
 from dockyard.escape import parse_detach_keys
+from dockyard.kernel import cgroups
+from dockyard.kernel import stats as kstats
 from dockyard.runtime import logs as logfile
-from dockyard.runtime.container import CONTAINER_KIND, Container
+from dockyard.runtime.container import CONTAINER_KIND, RUNNING, Container
 from dockyard.runtime.manager import ContainerManager
 
 POLL = 0.05  # seconds between looks at a container's state while a client waits
@@ -504,6 +508,78 @@ async def logs(request: web.Request) -> web.StreamResponse:
     return response
 
 
+# -------------------------------------------------------------------------- stats
+
+
+STATS_INTERVAL = 1.0  # seconds between readings, as dockerd's stats collector
+
+
+def _read_stats(m: ContainerManager, container_id: str
+                ) -> tuple[Container, kstats.Sample | None] | None:
+    """The container as stored now and a reading of it (None while it does not run);
+    None once it is removed."""
+    c = _reload(m, container_id)
+    if c is None:
+        return None
+    if c.state.status != RUNNING or not c.state.pid:
+        return c, None
+    return c, kstats.sample(c.state.pid, c.state.pid_start, memory_limit=c.spec.memory,
+                            memory_group=cgroups.memory_path(c.id),
+                            networks=c.spec.network_mode != "host")
+
+
+def _encode(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\n"
+
+
+async def stats(request: web.Request) -> web.StreamResponse:
+    """Docker's ``stream`` (default) sends a reading about every second until the client
+    leaves or the container is removed (a stopped one reads as zeros meanwhile, as with
+    dockerd); ``stream=0`` answers one reading whose ``precpu_stats`` is filled from one
+    taken a second before (so a CPU % can be computed), or with ``one-shot`` at once and
+    with no ``precpu_stats``."""
+    b = backend(request)
+    m = manager(b)
+    stream = query_bool(request, "stream", default=True)
+    one_shot = query_bool(request, "one-shot")
+    c = await _get(b, path_ref(request))
+    if stream and one_shot:
+        raise InvalidParameter("cannot have stream=true and one-shot=true")
+    if stream:
+        return await _stats_stream(request, b, c)
+    read = await b.run(_read_stats, m, c.id)
+    if read is None or read[1] is None or one_shot:  # not running: zeros, at once
+        latest, sample = read if read is not None else (c, None)
+        return json_response(stats_doc(latest.name, latest.id, sample))
+    first = read[1]
+    await asyncio.sleep(STATS_INTERVAL)
+    read = await b.run(_read_stats, m, c.id)
+    latest, sample = read if read is not None else (c, None)
+    return json_response(stats_doc(latest.name, latest.id, sample, first))
+
+
+async def _stats_stream(request: web.Request, b: Backend, c: Container
+                        ) -> web.StreamResponse:
+    m = manager(b)
+    loop = asyncio.get_running_loop()
+    response = web.StreamResponse(headers={"Content-Type": "application/json"})
+    await response.prepare(request)
+    previous: kstats.Sample | None = None
+    with contextlib.suppress(ConnectionError):
+        while not _gone(request):
+            began = loop.time()
+            read = await b.run(_read_stats, m, c.id)
+            if read is None:
+                break
+            latest, sample = read
+            await response.write(_encode(stats_doc(latest.name, latest.id, sample,
+                                                   previous)))
+            previous = sample
+            await asyncio.sleep(max(0.0, STATS_INTERVAL - (loop.time() - began)))
+        await response.write_eof()
+    return response
+
+
 # --------------------------------------------------------------------------- exec
 
 
@@ -598,6 +674,7 @@ ROUTES = [
     ("GET", "/containers/{id}/json", inspect_container),
     ("GET", "/containers/{id}/top", top),
     ("GET", "/containers/{id}/logs", logs),
+    ("GET", "/containers/{id}/stats", stats),
     ("POST", "/containers/{id}/start", start),
     ("POST", "/containers/{id}/stop", stop),
     ("POST", "/containers/{id}/restart", restart),

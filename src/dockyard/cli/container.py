@@ -1,6 +1,6 @@
 """Container verbs: ``run``, ``create``, ``start``, ``stop``, ``restart``, ``kill``, ``rm``,
 ``pause``, ``unpause``, ``ps``, ``logs``, ``exec``, ``port``, ``top``, ``rename``, ``wait``,
-docker's way."""
+``stats``, docker's way."""
 
 from __future__ import annotations
 
@@ -598,6 +598,16 @@ def exec_(ctx: Context, args: list[str]) -> int:
     except APIError as err:
         return daemon_error(err)
     return int(doc.get("ExitCode") or 0)
+
+
+# ------------------------------------------------------------------------ stats
+
+
+def stats(ctx: Context, args: list[str]) -> int:
+    """In its own module (threads, its figures): loaded only for this verb."""
+    from dockyard.cli.stats import main as stats_main
+
+    return stats_main(ctx, args)
 
 
 # ----------------------------------------------------------------- port & top

@@ -44,6 +44,7 @@ Commands:
   restart     Restart one or more containers
   rm          Remove one or more containers
   start       Start one or more stopped containers
+  stats       Display a live stream of container(s) resource usage statistics
   stop        Stop one or more running containers
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
@@ -175,7 +176,7 @@ CONTAINER_VERBS = {"run": "run", "create": "create", "start": "start", "stop": "
                    "restart": "restart", "kill": "kill", "rm": "rm", "ps": "ps",
                    "logs": "logs", "exec": "exec_", "port": "port", "top": "top",
                    "rename": "rename", "wait": "wait", "pause": "pause",
-                   "unpause": "unpause", "attach": "attach"}
+                   "unpause": "unpause", "attach": "attach", "stats": "stats"}
 
 
 def _resolve(verb: str):  # type: ignore[no-untyped-def]
