@@ -102,7 +102,7 @@ def _mount(index: int, doc: Any) -> str:
     return ",".join(parts)
 
 
-def _restart(host: Body) -> str:
+def restart_policy(host: Body) -> str:
     policy = get_obj(host, "RestartPolicy", "HostConfig.RestartPolicy")
     name = get_str(policy, "Name", "HostConfig.RestartPolicy.Name") or "no"
     count = get_int(policy, "MaximumRetryCount", "HostConfig.RestartPolicy.MaximumRetryCount")
@@ -196,7 +196,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         binds=tuple(get_str_list(host, "Binds", "HostConfig.Binds")),
         mounts=tuple(mounts),
         volumes=tuple(get_obj(body, "Volumes")),
-        restart=_restart(host),
+        restart=restart_policy(host),
         auto_remove=get_bool(host, "AutoRemove", "HostConfig.AutoRemove"),
         init=None if host.get("Init") is None else get_bool(host, "Init", "HostConfig.Init"),
         dns=tuple(get_str_list(host, "Dns", "HostConfig.Dns")),

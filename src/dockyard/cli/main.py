@@ -48,6 +48,7 @@ Commands:
   stop        Stop one or more running containers
   top         Display the running processes of a container
   unpause     Unpause all processes within one or more containers
+  update      Update configuration of one or more containers
   wait        Block until one or more containers stop, then print their exit codes
   load        Load an image from a tar archive or STDIN
   rmi         Remove one or more images
@@ -212,6 +213,10 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
         from dockyard.cli.disk import system_main
 
         return system_main
+    if verb == "update":
+        from dockyard.cli.update import update
+
+        return update
     if verb == "container":
         from dockyard.cli import container
 
@@ -220,6 +225,10 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
                 from dockyard.cli.disk import container_prune
 
                 return container_prune(ctx, args[1:])
+            if args[:1] == ["update"]:
+                from dockyard.cli.update import update
+
+                return update(ctx, args[1:])
             names = {**CONTAINER_VERBS, "ls": "ps", "list": "ps", "remove": "rm"}
             if not args or args[0] not in names:
                 print("\nUsage:  dockyard container COMMAND\n\nManage containers\n")

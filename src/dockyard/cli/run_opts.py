@@ -201,7 +201,7 @@ def _mount(spec: str) -> dict[str, Any]:
     return doc
 
 
-def _restart(text: str) -> dict[str, Any]:
+def restart_flag(text: str) -> dict[str, Any]:
     name, sep, count = text.partition(":")
     if sep and not count.isdigit():
         raise UsageError(f'invalid restart policy "{text}": maximum retry count must be an '
@@ -298,7 +298,7 @@ def ram_in_bytes(text: str) -> int:
     return int(size * _BINARY[unit[0]])
 
 
-def _memory_flag(text: str | None, flag: str, allow_unlimited: bool = False) -> int:
+def memory_flag(text: str | None, flag: str, allow_unlimited: bool = False) -> int:
     if not text:
         return 0
     if allow_unlimited and text == "-1":
@@ -352,7 +352,7 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
         # As docker's CLI: a lone container path is an anonymous volume (Config.Volumes).
         "Binds": [v for v in opts["volume"] if ":" in v],
         "Mounts": [_mount(m) for m in opts["mount"]],
-        "RestartPolicy": _restart(opts["restart"] or "no"),
+        "RestartPolicy": restart_flag(opts["restart"] or "no"),
         "AutoRemove": opts["rm"],
         "Links": list(opts["link"]),
         "Dns": list(opts["dns"]),
@@ -360,8 +360,8 @@ def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
         "DnsOptions": list(opts["dns_option"]),
         "ExtraHosts": [h.replace("=", ":", 1) if "=" in h else h for h in opts["add_host"]],
         "Init": opts["init"],  # None unless given: the daemon's default (dockerd --init)
-        "Memory": _memory_flag(opts.get("memory"), "-m, --memory"),
-        "MemorySwap": _memory_flag(opts.get("memory_swap"), "--memory-swap",
+        "Memory": memory_flag(opts.get("memory"), "-m, --memory"),
+        "MemorySwap": memory_flag(opts.get("memory_swap"), "--memory-swap",
                                    allow_unlimited=True),
     }
     if opts["tty"] and console_size:

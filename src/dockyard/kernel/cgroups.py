@@ -176,6 +176,47 @@ def swap_limits(root: str = MEMORY_ROOT) -> bool:
     return os.path.exists(os.path.join(root, "memory.memsw.limit_in_bytes"))
 
 
+def limit_memory(container_id: str, init_pid: int, memory: int, memory_swap: int, *,
+                 root: str = MEMORY_ROOT) -> None:
+    """Set a running container's memory limits (``docker update -m``), in bytes; -1 is
+    unlimited, a ``memory_swap`` of 0 leaves memory+swap alone. A container started
+    without a limit has no group yet: it is made, and the container's processes are
+    moved in, as a pause moves them into a freezer."""
+    path = memory_path(container_id, root=root)
+    made = False
+    with contextlib.suppress(FileExistsError):
+        os.mkdir(path)
+        made = True
+    try:
+        _write_memory_limits(path, memory, memory_swap if swap_limits(root) else 0)
+        if made:
+            _move_namespace(path, init_pid, time.monotonic() + FREEZE_TIMEOUT)
+    except OSError as exc:
+        if made:
+            with contextlib.suppress(KernelError):
+                remove_group(path)
+        if exc.errno == errno.EBUSY:
+            raise KernelError(f"cannot update container {container_id}: the memory limit "
+                              f"{memory} is below what its processes use now") from exc
+        raise KernelError(f"cannot update container {container_id}: {path}: "
+                          f"{exc.strerror}") from exc
+
+
+def _write_memory_limits(path: str, memory: int, memory_swap: int) -> None:
+    """The kernel keeps memory ≤ memory+swap at every step: which limit goes first
+    depends on whether the memory limit rises above the current memory+swap one."""
+    if memory_swap == 0:
+        _write(path, "memory.limit_in_bytes", str(memory))
+        return
+    current_swap = int(_read(path, "memory.memsw.limit_in_bytes"))
+    if memory == -1 or memory > current_swap:
+        _write(path, "memory.memsw.limit_in_bytes", str(memory_swap))
+        _write(path, "memory.limit_in_bytes", str(memory))
+    else:
+        _write(path, "memory.limit_in_bytes", str(memory))
+        _write(path, "memory.memsw.limit_in_bytes", str(memory_swap))
+
+
 def oom_kills(container_id: str, *, root: str = MEMORY_ROOT) -> int:
     """How many processes the kernel's OOM killer took from the container's memory group
     (``oom_kill`` of ``memory.oom_control``); 0 without a group."""

@@ -102,6 +102,7 @@ from dockyard.runtime.options import (
     parse_network_mode,
     parse_restart_policy,
     parse_signal,
+    updated_memory,
     validate_container_name,
 )
 from dockyard.runtime.restart import decide, starts_with_daemon
@@ -990,6 +991,29 @@ class ContainerManager:
         return latest.state.exit_code if latest is not None else c.state.exit_code
 
     # ------------------------------------------------------------ pause, unpause
+
+    def update(self, ref: str, *, restart: str | None = None, memory: int = 0,
+               memory_swap: int = 0) -> Container:
+        """``docker update``: a new restart policy, and new memory limits (0: unchanged),
+        applied at once to a running container and kept for its next starts. A refused
+        update changes nothing."""
+        c = self.get(ref)
+        with self._lock(c.id):
+            c = self._reload(c.id) or c
+            spec = c.spec
+            if restart is not None:
+                policy = parse_restart_policy(restart)  # refuses an unknown policy
+                if c.spec.auto_remove and policy.name != "no":
+                    raise InvalidParameter("Restart policy cannot be updated because "
+                                           "AutoRemove is enabled for the container")
+                spec = replace(spec, restart=restart)
+            if memory or memory_swap:
+                limit, swap = updated_memory(spec.memory, spec.memory_swap, memory,
+                                             memory_swap)
+                if c.state.status == RUNNING and c.state.pid:
+                    cgroups.limit_memory(c.id, c.state.pid, limit, swap)
+                spec = replace(spec, memory=limit, memory_swap=swap)
+            return self._save(replace(c, spec=spec))
 
     def pause(self, ref: str) -> Container:
         """Freeze every process of the running container (``kernel/cgroups.py``); it stays

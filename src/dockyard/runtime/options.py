@@ -207,3 +207,17 @@ def check_memory(memory: int, memory_swap: int) -> int:
     if memory > 0 and memory_swap == 0:
         return memory * 2
     return memory_swap
+
+
+def updated_memory(current: int, current_swap: int, memory: int, memory_swap: int
+                   ) -> tuple[int, int]:
+    """``docker update -m/--memory-swap`` over a container's (memory, memory+swap) limits:
+    0 leaves a value as it is. A new memory limit keeps the memory+swap limit set before
+    if it still fits under it, and is refused if not, as Docker refuses it."""
+    memory = memory or current
+    if memory_swap == 0 and current_swap != 0:
+        if current_swap != -1 and memory > current_swap:
+            raise InvalidParameter("Memory limit should be smaller than already set "
+                                   "memoryswap limit, update the memoryswap at the same time")
+        memory_swap = current_swap
+    return memory, check_memory(memory, memory_swap)
