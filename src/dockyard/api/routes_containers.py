@@ -44,7 +44,7 @@ from dockyard.errors import (
     Unavailable,
 )
 from dockyard.escape import parse_detach_keys
-from dockyard.kernel import cgroups
+from dockyard.kernel import cgroups, ps
 from dockyard.kernel import stats as kstats
 from dockyard.runtime import logs as logfile
 from dockyard.runtime.container import CONTAINER_KIND, RUNNING, Container
@@ -424,10 +424,17 @@ def _proc_row(pid: int, cmd: str) -> list[str]:
 
 
 async def top(request: web.Request) -> web.StreamResponse:
+    """The host's ``ps`` with ``ps_args`` (``-ef``) over the container's processes, as
+    dockerd answers; a short table of our own where ``ps`` is not installed."""
     b = backend(request)
+    args = ps.check_args(request.query.get("ps_args") or "-ef")
     rows = await b.run(manager(b).top, path_ref(request))
-    return json_response({"Titles": ["UID", "PID", "PPID", "CMD"],
-                          "Processes": [_proc_row(pid, cmd) for pid, cmd in rows]})
+    if not ps.available():
+        return json_response({"Titles": ["UID", "PID", "PPID", "CMD"],
+                              "Processes": [_proc_row(pid, cmd) for pid, cmd in rows]})
+    pids = [pid for pid, _ in rows]
+    titles, processes = ps.parse_table(await b.run(ps.run_ps, args, pids), pids)
+    return json_response({"Titles": titles, "Processes": processes})
 
 
 def _since(value: str | None) -> str | None:

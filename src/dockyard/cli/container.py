@@ -643,12 +643,17 @@ def _host_port(binding: dict[str, str]) -> str:
 
 
 def top(ctx: Context, args: list[str]) -> int:
+    # Everything after the container is ps's (docker stops parsing its flags there).
+    head = 0
+    while head < len(args) and args[head].startswith("-"):
+        head += 1
     _, rest = parse_or_usage("top", "dockyard top CONTAINER [ps OPTIONS]",
-                             "Display the running processes of a container", [], args,
-                             (1, None))
+                             "Display the running processes of a container", [],
+                             args[:head + 1], (1, None))
+    query = {"ps_args": " ".join(args[head + 1:]) or None}
     try:
-        doc = ctx.client().get(f"/containers/{quote(rest[0])}/top")
+        doc = ctx.client().get(f"/containers/{quote(rest[0])}/top", query)
     except APIError as err:
         return daemon_error(err)
-    sys.stdout.write(tabwrite([doc["Titles"], *doc["Processes"]]))
+    sys.stdout.write(tabwrite([doc["Titles"], *doc["Processes"]], minwidth=20))
     return 0
