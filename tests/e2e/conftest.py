@@ -42,6 +42,17 @@ def busybox(daemon: Daemon, busybox_tar: str) -> Iterator[Daemon]:
             daemon.cli("rm", "-f", "-v", *ids)
 
 
+@pytest.fixture
+def dockerpy(daemon: Daemon) -> Iterator[object]:
+    """docker-py's client on the test's daemon (skipped where docker-py is missing)."""
+    docker = pytest.importorskip("docker")
+    client = docker.DockerClient(base_url=daemon.url, version="auto")
+    try:
+        yield client
+    finally:
+        client.close()
+
+
 def make_sandbox(daemon: Daemon, name: str) -> Sandbox:
     """A sandbox on the daemon's state root, standing in for a container until the API
     creates containers (same row, same namespace a container would get)."""

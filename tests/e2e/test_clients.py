@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Iterator
 
 import pytest
 
@@ -12,16 +11,6 @@ from tests.e2e.conftest import make_sandbox
 from tests.e2e.daemon import Daemon, lines, ok
 
 pytestmark = pytest.mark.root
-
-
-@pytest.fixture
-def dockerpy(daemon: Daemon) -> Iterator[object]:
-    docker = pytest.importorskip("docker")
-    client = docker.DockerClient(base_url=daemon.url, version="auto")
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_dockerpy_networks(daemon: Daemon, dockerpy: object) -> None:

@@ -8,7 +8,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import pytest
 
@@ -230,16 +230,6 @@ def test_run_detached_starts_with_one_request_and_fails_as_docker_does(
     assert status == 201 and isinstance(body, dict) and body["DockyardStarted"] is True
     assert inspect(d, body["Id"])["State"]["Running"] is True
     ok(d.cli("rm", "-f", *ok(d.cli("ps", "-aq")).split()))
-
-
-@pytest.fixture
-def dockerpy(busybox: Daemon) -> Iterator[object]:
-    docker = pytest.importorskip("docker")
-    client = docker.DockerClient(base_url=busybox.url, version="auto")
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_dockerpy_containers(busybox: Daemon, dockerpy: object) -> None:

@@ -4,23 +4,16 @@ daemon."""
 from __future__ import annotations
 
 import shutil
-import time
 
 import pytest
 
 from tests.e2e.daemon import Daemon, lines, ok
+from tests.integration.hosts import wait_for
 
 pytestmark = pytest.mark.root
 
 needs_docker = pytest.mark.skipif(shutil.which("docker") is None,
                                   reason="the docker CLI is not installed")
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def _disk_fixture(daemon: Daemon) -> None:
@@ -32,7 +25,8 @@ def _disk_fixture(daemon: Daemon) -> None:
                   "touch /ready; exec sleep 600"))
     ok(daemon.cli("run", "--name", "done", "busybox", "sh", "-c",
                   "head -c 7000 /dev/zero > /x"))
-    _wait_for(lambda: daemon.cli("exec", "busy", "test", "-e", "/ready").returncode == 0)
+    wait_for(lambda: daemon.cli("exec", "busy", "test", "-e", "/ready").returncode == 0,
+             timeout=10, what='the writes of "busy"')
 
 
 def test_system_df_counts_layers_containers_and_volumes(busybox: Daemon) -> None:

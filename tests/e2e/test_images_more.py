@@ -9,7 +9,6 @@ import shutil
 import subprocess
 import tarfile
 import time
-from collections.abc import Iterator
 
 import pytest
 
@@ -254,16 +253,6 @@ def test_docker_save_and_load(busybox: Daemon, tmp_path: object) -> None:
 
 
 # -------------------------------------------------------------------------- docker-py
-
-
-@pytest.fixture
-def dockerpy(busybox: Daemon) -> Iterator[object]:
-    docker = pytest.importorskip("docker")
-    client = docker.DockerClient(base_url=busybox.url, version="auto")
-    try:
-        yield client
-    finally:
-        client.close()
 
 
 def test_dockerpy_prune_history_save(busybox: Daemon, dockerpy: object,

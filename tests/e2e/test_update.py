@@ -5,24 +5,17 @@ from __future__ import annotations
 import json
 import os
 import signal
-import time
 
 import pytest
 
 from tests.e2e.daemon import Daemon, ok
+from tests.integration.hosts import wait_for
 
 pytestmark = pytest.mark.root
 
 
 def _inspect(daemon: Daemon, ref: str) -> dict:  # type: ignore[type-arg]
     return json.loads(ok(daemon.cli("inspect", ref)))[0]  # type: ignore[no-any-return]
-
-
-def _wait_for(condition, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "condition not met in time"
-        time.sleep(0.05)
 
 
 def test_update_restart_policy_and_memory(busybox: Daemon) -> None:
@@ -38,8 +31,9 @@ def test_update_restart_policy_and_memory(busybox: Daemon) -> None:
     with open(f"/sys/fs/cgroup/memory{group}/memory.limit_in_bytes") as f:
         assert int(f.read()) == 64 << 20  # the running container is limited at once
     os.kill(pid, signal.SIGKILL)  # not a user's stop: the new policy brings it back
-    _wait_for(lambda: _inspect(daemon, "upd")["RestartCount"] == 1
-              and _inspect(daemon, "upd")["State"]["Running"])
+    wait_for(lambda: _inspect(daemon, "upd")["RestartCount"] == 1
+             and _inspect(daemon, "upd")["State"]["Running"], timeout=10,
+             what='the restart of "upd"')
 
     refused = daemon.cli("update", "--restart", "sometimes", "upd")
     assert refused.returncode == 1

@@ -28,6 +28,7 @@ from dockyard.api.image_prune import (
     prune_rule,
     space_reclaimed,
 )
+from dockyard.api.streams import spool_body
 from dockyard.errors import Conflict, InvalidParameter, NotFound
 from dockyard.images.history import history_items
 
@@ -41,20 +42,6 @@ def _stream_line(doc: dict[str, Any]) -> bytes:
 
 def _join_ref(repo: str, tag: str) -> str:
     return f"{repo}:{tag}" if repo and tag else repo
-
-
-async def _spool(request: web.Request, directory: str) -> str:
-    """The request body in a file (imports read it twice: digest, then extraction)."""
-    fd, path = tempfile.mkstemp(dir=directory, prefix="upload-")
-    try:
-        with os.fdopen(fd, "wb") as out:
-            async for chunk in request.content.iter_chunked(1 << 20):
-                out.write(chunk)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(path)
-        raise
-    return path
 
 
 async def create_image(request: web.Request) -> web.StreamResponse:
@@ -84,7 +71,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
             'request body with fromSrc=-')
     target = _join_ref(query.get("repo", ""), query.get("tag", "")) or None
     changes = query.getall("changes", [])
-    path = await _spool(request, b.images.tmp_root)
+    path = await spool_body(request, b.images.tmp_root, "upload-")
     try:
         image_id = await b.run(b.images.import_tar, path, target, changes=changes,
                                message=query.get("message", ""))
@@ -101,7 +88,7 @@ async def create_image(request: web.Request) -> web.StreamResponse:
 
 async def load_images(request: web.Request) -> web.StreamResponse:
     b = backend(request)
-    path = await _spool(request, b.images.tmp_root)
+    path = await spool_body(request, b.images.tmp_root, "upload-")
     try:
         def load() -> list[str]:
             with open(path, "rb") as handle:

@@ -152,3 +152,21 @@ async def hijack(request: web.Request, tty: bool = False) -> Hijacked:
                 transport.resume_reading()
     return Hijacked(request, response, upgrade, sink)
 
+
+
+async def spool_body(request: web.Request, directory: str, prefix: str) -> str:
+    """The request body in a new file under ``directory`` (an upload to read twice, or to
+    unpack once whole); the file is gone again if the upload fails."""
+    import os
+    import tempfile
+
+    fd, path = tempfile.mkstemp(dir=directory, prefix=prefix)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.content.iter_chunked(1 << 20):
+                out.write(chunk)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(path)
+        raise
+    return path

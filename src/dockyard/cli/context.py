@@ -11,7 +11,7 @@ from dockyard.client.http import APIError, Client, ConnectError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
     from typing import Any
 
 
@@ -106,3 +106,23 @@ def confirm(question: str) -> bool:
     print(f"{question}\nAre you sure you want to continue? [y/N] ", end="", flush=True)
     answer = sys.stdin.readline().strip().lower()
     return answer in ("y", "yes")
+
+
+def write_atomically(path: str, chunks: Iterable[bytes]) -> int:
+    """An archive (``save -o``, ``export -o``) written as docker's atomic writer does: to a
+    temp file beside ``path``, renamed over it once complete, so that an interrupted
+    download never leaves a truncated archive behind."""
+    import os
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, temp = tempfile.mkstemp(dir=directory, prefix=".docker_temp_")
+    try:
+        with os.fdopen(fd, "wb") as out:
+            for chunk in chunks:
+                out.write(chunk)
+        os.replace(temp, path)
+    except BaseException:
+        os.unlink(temp)
+        raise
+    return 0

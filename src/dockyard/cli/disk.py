@@ -10,6 +10,7 @@ from dockyard.client.http import APIError
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from dockyard.client.http import Client
@@ -107,24 +108,20 @@ def df(ctx: Context, args: list[str]) -> int:
 
 # ------------------------------------------------------------------------ prunes
 
-def _prune_containers(client: Client, filters: list[str]) -> tuple[int, str]:
-    doc = client.post("/containers/prune", query={"filters": parse_filters(filters)})
-    deleted = doc.get("ContainersDeleted") or []
-    text = "Deleted Containers:\n" + "".join(f"{i}\n" for i in deleted) + "\n" if deleted else ""
-    return int(doc.get("SpaceReclaimed") or 0), text
+def _pruner(kind: str) -> Callable[[Client, list[str]], tuple[int, str]]:
+    """The prune of ``kind`` (Containers, Networks, Volumes): (bytes reclaimed, docker's
+    "Deleted Kind:" section, or nothing when nothing went)."""
+    def prune(client: Client, filters: list[str]) -> tuple[int, str]:
+        doc = client.post(f"/{kind.lower()}/prune", query={"filters": parse_filters(filters)})
+        deleted = doc.get(f"{kind}Deleted") or []
+        text = f"Deleted {kind}:\n" + "".join(f"{d}\n" for d in deleted) + "\n" if deleted else ""
+        return int(doc.get("SpaceReclaimed") or 0), text
+    return prune
 
 
-def _prune_networks(client: Client, filters: list[str]) -> tuple[int, str]:
-    doc = client.post("/networks/prune", query={"filters": parse_filters(filters)})
-    deleted = doc.get("NetworksDeleted") or []
-    return 0, "Deleted Networks:\n" + "".join(f"{n}\n" for n in deleted) + "\n" if deleted else ""
-
-
-def _prune_volumes(client: Client, filters: list[str]) -> tuple[int, str]:
-    doc = client.post("/volumes/prune", query={"filters": parse_filters(filters)})
-    deleted = doc.get("VolumesDeleted") or []
-    text = "Deleted Volumes:\n" + "".join(f"{n}\n" for n in deleted) + "\n" if deleted else ""
-    return int(doc.get("SpaceReclaimed") or 0), text
+_prune_containers = _pruner("Containers")
+_prune_networks = _pruner("Networks")
+_prune_volumes = _pruner("Volumes")
 
 
 def prune_images(client: Client, filters: list[str]) -> tuple[int, str]:

@@ -6,7 +6,14 @@ from __future__ import annotations
 import os
 import sys
 
-from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
+from dockyard.cli.context import (
+    Context,
+    confirm,
+    daemon_error,
+    parse_filters,
+    parse_or_usage,
+    write_atomically,
+)
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.network import print_inspected
 from dockyard.cli.output import ago, human_size, render_rows
@@ -279,14 +286,13 @@ def save(ctx: Context, args: list[str], cmd: str = "image save") -> int:
         for chunk in response.chunks():
             sys.stdout.buffer.write(chunk)
         return 0
-    return _write_atomically(output, response.chunks())
+    return _save_to(output, response.chunks())
 
 
-def _write_atomically(path: str, chunks: Any) -> int:
-    """As docker's atomic writer: a temp file beside ``path``, mode 0600, renamed over it
-    once complete, so an interrupted save never leaves a truncated archive behind."""
+def _save_to(path: str, chunks: Any) -> int:
+    """``save -o``: docker's errors for a directory that is not there, then the archive
+    written atomically."""
     import stat
-    import tempfile
 
     directory = os.path.dirname(os.path.abspath(path))
     try:
@@ -299,16 +305,7 @@ def _write_atomically(path: str, chunks: Any) -> int:
         print(f"failed to save image: invalid output path: stat {directory}: not a directory",
               file=sys.stderr)
         return 1
-    fd, temp = tempfile.mkstemp(dir=directory, prefix=".tmp-" + os.path.basename(path))
-    try:
-        with os.fdopen(fd, "wb") as out:
-            for chunk in chunks:
-                out.write(chunk)
-        os.replace(temp, path)
-    except BaseException:
-        os.unlink(temp)
-        raise
-    return 0
+    return write_atomically(path, chunks)
 
 
 DANGLING_WARNING = "WARNING! This will remove all dangling images."
