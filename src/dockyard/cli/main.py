@@ -31,6 +31,9 @@ Commands:
   demo        Build two networks and four sandboxes, and show who reaches whom
   reset       Remove every container, network and rule a state root made
   compose     Compose projects (up, down, ps, logs, exec, run, plan, config, …)
+  cp          Copy files/folders between a container and the local filesystem
+  diff        Inspect changes to files or directories on a container's filesystem
+  export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   images      List images
   import      Import the contents from a tarball to create a filesystem image
@@ -179,6 +182,8 @@ CONTAINER_VERBS = {"run": "run", "create": "create", "start": "start", "stop": "
                    "rename": "rename", "wait": "wait", "pause": "pause",
                    "unpause": "unpause", "attach": "attach", "stats": "stats"}
 
+FILE_VERBS = ("cp", "export", "diff")  # dockyard/cli/files.py
+
 
 def _resolve(verb: str):  # type: ignore[no-untyped-def]
     if verb == "network":
@@ -217,10 +222,18 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
         from dockyard.cli.update import update
 
         return update
+    if verb in FILE_VERBS:
+        from dockyard.cli import files
+
+        return getattr(files, verb)
     if verb == "container":
         from dockyard.cli import container
 
         def container_main(ctx, args):  # type: ignore[no-untyped-def]
+            if args[:1] and args[0] in FILE_VERBS:
+                from dockyard.cli import files
+
+                return getattr(files, args[0])(ctx, args[1:])
             if args[:1] == ["prune"]:
                 from dockyard.cli.disk import container_prune
 

@@ -276,6 +276,11 @@ class ContainerManager:
         with self._rows:
             return self._locks.setdefault(container_id, threading.RLock())
 
+    def lock(self, container_id: str) -> threading.RLock:
+        """The lock a container's start, stop and removal take: held by work on its
+        files that must not race them (a copy into a stopped container's layer)."""
+        return self._lock(container_id)
+
     def _save(self, c: Container, *, with_name: bool = False) -> Container:
         """Write the container's row; ``with_name`` also claims its name in the name index,
         in the same transaction (a create: one write, and never a name without its row)."""
