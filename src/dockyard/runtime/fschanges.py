@@ -26,6 +26,7 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 
 from dockyard.archivepath import go_file_mode
+from dockyard.runtime.disk import DIRECTORY, open_subdirectory, sorted_names
 
 MODIFIED, ADDED, DELETED = 0, 1, 2
 KIND_LETTERS = {MODIFIED: "C", ADDED: "A", DELETED: "D"}
@@ -105,9 +106,13 @@ def _entry(path: str, st: os.stat_result, opaque: bool = False) -> Entry:
     return Entry(path, st.st_mode, st.st_size, st.st_mtime_ns, st.st_rdev, opaque)
 
 
-def _opaque(host_path: str) -> bool:
+def _opaque(where: str | int) -> bool:
+    """Whether the directory (a path, never followed if a link, or an open descriptor)
+    is an opaque overlayfs directory."""
     try:
-        return os.getxattr(host_path, OPAQUE_XATTR, follow_symlinks=False) == b"y"
+        if isinstance(where, int):
+            return os.getxattr(where, OPAQUE_XATTR) == b"y"
+        return os.getxattr(where, OPAQUE_XATTR, follow_symlinks=False) == b"y"
     except OSError:
         return False
 
@@ -115,22 +120,43 @@ def _opaque(host_path: str) -> bool:
 def walk_upper(host: str, path: str = "") -> Iterator[Entry]:
     """Every name below the directory ``host`` (standing at container ``path``), depth
     first, each directory's names in byte order as Go's ``filepath.Walk`` gives them.
-    Names that vanish while a running container changes them are skipped."""
+    Names that vanish while a running container changes them are skipped.
+
+    The walk goes by directory descriptor, each opened O_NOFOLLOW relative to its parent:
+    a running container writes this very directory, and a directory it swaps for a
+    symlink to / between our look and our descent must not lead the daemon (root, on
+    the host) into the host's tree."""
     try:
-        with os.scandir(host) as it:
-            children = sorted(it, key=lambda e: os.fsencode(e.name))
+        fd = os.open(host, DIRECTORY)
     except (FileNotFoundError, NotADirectoryError):
         return
-    for child in children:
-        child_path = f"{path}/{child.name}"
-        try:
-            st = child.stat(follow_symlinks=False)
-        except FileNotFoundError:
-            continue
-        is_dir = stat.S_ISDIR(st.st_mode)
-        yield _entry(child_path, st, is_dir and _opaque(child.path))
-        if is_dir:
-            yield from walk_upper(child.path, child_path)
+    yield from _walk_fd(fd, path)
+
+
+def _walk_fd(fd: int, path: str) -> Iterator[Entry]:
+    """The names below the open directory ``fd``, depth first; closes it. A stack, not
+    recursion: a container can make its tree deeper than Python's recursion limit."""
+    stack = [(fd, path, iter(sorted_names(fd)))]
+    try:
+        while stack:
+            parent, parent_path, names = stack[-1]
+            name = next(names, None)
+            if name is None:
+                stack.pop()
+                os.close(parent)
+                continue
+            child_path = f"{parent_path}/{name}"
+            try:
+                st = os.stat(name, dir_fd=parent, follow_symlinks=False)
+            except FileNotFoundError:
+                continue
+            sub = open_subdirectory(parent, name) if stat.S_ISDIR(st.st_mode) else None
+            yield _entry(child_path, st, sub is not None and _opaque(sub))
+            if sub is not None:
+                stack.append((sub, child_path, iter(sorted_names(sub))))
+    finally:
+        for parent, _, _ in stack:
+            os.close(parent)
 
 
 def lower_lookup(layers: Sequence[str]) -> Callable[[str], Entry | None]:

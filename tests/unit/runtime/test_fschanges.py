@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from dockyard.runtime.disk import tree_size
 from dockyard.runtime.fschanges import (
     ADDED,
     DELETED,
@@ -16,6 +17,7 @@ from dockyard.runtime.fschanges import (
     collect_changes,
     container_changes,
     lower_lookup,
+    walk_upper,
 )
 
 DIR = stat.S_IFDIR | 0o755
@@ -125,3 +127,39 @@ def test_whiteouts_and_opaque_directories_on_disk(tmp_path: Path) -> None:
     assert changes[0] == ("/bin", MODIFIED)
     # Below the opaque /opt, the lower layer's /opt/old is gone.
     assert lower_lookup([str(upper), str(lower)])("/opt/old") is None
+
+
+def test_a_directory_swapped_for_a_link_is_not_followed(tmp_path: Path) -> None:
+    """A running container can swap a directory of its upper layer for a link to / while
+    the daemon walks it: the walk must stay in the container's own files."""
+    upper = tmp_path / "upper"
+    (upper / "a").mkdir(parents=True)
+    _touch(upper / "a" / "mine")
+    walk = walk_upper(str(upper))
+    first = next(walk)
+    assert first.path == "/a"
+    (upper / "a").rename(tmp_path / "moved")
+    (upper / "a").symlink_to("/etc")
+    rest = [entry.path for entry in walk]
+    assert rest == ["/a/mine"]  # the directory it opened, never /etc
+    assert tree_size(str(upper)) == len("/etc")  # the link itself, not what it points at
+
+
+def test_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
+    deep = tmp_path / "upper"
+    os.makedirs(deep)
+    fd = os.open(deep, os.O_RDONLY)
+    try:  # 1500 levels, made relative to the last one (paths get too long otherwise)
+        for _ in range(1500):
+            os.mkdir("d", dir_fd=fd)
+            sub = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.close(fd)
+            fd = sub
+        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
+        os.write(sub := os.open("f", os.O_WRONLY, dir_fd=fd), b"xyz")
+        os.close(sub)
+    finally:
+        os.close(fd)
+    entries = list(walk_upper(str(deep)))
+    assert len(entries) == 1501 and entries[-1].path.endswith("/d/f")
+    assert tree_size(str(deep)) == 3
