@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 
 import pytest
@@ -50,3 +51,16 @@ def test_update_restart_policy_and_memory(busybox: Daemon) -> None:
     ok(daemon.cli("run", "-d", "--rm", "--name", "gone", "busybox", "sleep", "600"))
     auto = daemon.cli("update", "--restart", "always", "gone")
     assert "AutoRemove is enabled" in auto.stderr
+
+
+def test_docker_cli_update_of_memory_keeps_the_restart_policy(busybox: Daemon) -> None:
+    """The docker CLI always sends a RestartPolicy, with no name unless --restart."""
+    if shutil.which("docker") is None:
+        pytest.skip("the docker CLI is not installed")
+    daemon = busybox
+    ok(daemon.cli("run", "-d", "--name", "kept", "--restart", "always", "busybox", "sleep",
+                  "600"))
+    assert ok(daemon.docker("update", "-m", "96m", "kept")) == "kept\n"
+    doc = _inspect(daemon, "kept")
+    assert (doc["HostConfig"]["RestartPolicy"]["Name"], doc["HostConfig"]["Memory"]) == \
+        ("always", 96 << 20)

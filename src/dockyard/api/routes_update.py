@@ -28,7 +28,10 @@ def _ignored(body: Mapping[str, Any]) -> list[str]:
 async def update_container(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     body = parse_json_body(await request.read(), request.headers.get("Content-Type"))
-    restart = restart_policy(body) if get_obj(body, "RestartPolicy") else None
+    # The docker CLI always sends a RestartPolicy, with an empty Name when --restart was
+    # not given: as dockerd, only a named policy changes the container's.
+    named = get_obj(body, "RestartPolicy").get("Name")
+    restart = restart_policy(body) if named else None
     memory, swap = get_int(body, "Memory"), get_int(body, "MemorySwap")
     c = await b.run(manager(b).update, path_ref(request), restart=restart, memory=memory,
                     memory_swap=swap)

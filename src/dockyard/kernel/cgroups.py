@@ -182,19 +182,27 @@ def limit_memory(container_id: str, init_pid: int, memory: int, memory_swap: int
     unlimited, a ``memory_swap`` of 0 leaves memory+swap alone. A container started
     without a limit has no group yet: it is made, and the container's processes are
     moved in, as a pause moves them into a freezer."""
+    if not available(root):
+        raise KernelError(f"cannot update container {container_id}: a memory limit needs "
+                          f"the cgroup v1 memory controller at {root}")
     path = memory_path(container_id, root=root)
     made = False
-    with contextlib.suppress(FileExistsError):
-        os.mkdir(path)
-        made = True
     try:
+        with contextlib.suppress(FileExistsError):
+            os.mkdir(path)
+            made = True
         _write_memory_limits(path, memory, memory_swap if swap_limits(root) else 0)
         if made:
             _move_namespace(path, init_pid, time.monotonic() + FREEZE_TIMEOUT)
-    except OSError as exc:
-        if made:
+    except (OSError, KernelError) as exc:
+        if made:  # undone: whoever was moved in goes back to the root group
+            for pid in procs(path):
+                with contextlib.suppress(OSError):
+                    _write(root, "cgroup.procs", str(pid))
             with contextlib.suppress(KernelError):
                 remove_group(path)
+        if isinstance(exc, KernelError):
+            raise
         if exc.errno == errno.EBUSY:
             raise KernelError(f"cannot update container {container_id}: the memory limit "
                               f"{memory} is below what its processes use now") from exc
