@@ -79,3 +79,12 @@ def test_prunes_honour_filters_and_report_space(busybox: Daemon) -> None:
     out = ok(daemon.cli("volume", "prune", "-f"))
     assert out.endswith("\n\nTotal reclaimed space: 3kB\n")
     assert ok(daemon.cli("volume", "ls", "-q")) == "named\n"
+
+
+def test_system_prune_refuses_until_with_volumes_before_pruning(busybox: Daemon) -> None:
+    daemon = busybox
+    ok(daemon.cli("run", "--name", "stopped", "busybox", "true"))
+    refused = daemon.cli("system", "prune", "-f", "--volumes", "--filter", "until=1h")
+    assert (refused.returncode, refused.stderr) == (
+        1, 'ERROR: The "until" filter is not supported with "--volumes"\n')
+    assert ok(daemon.cli("ps", "-aq")).strip()  # nothing was pruned

@@ -18,6 +18,7 @@ from aiohttp import web
 from dockyard.api.app import backend, json_response
 from dockyard.api.backend import Backend
 from dockyard.errors import InvalidParameter
+from dockyard.images.shapes import list_item
 from dockyard.runtime.disk import tree_size
 
 TYPES = ("container", "image", "volume", "build-cache")
@@ -34,15 +35,15 @@ def _asked(request: web.Request) -> set[str]:
 def image_usage(b: Backend) -> tuple[int, list[dict[str, Any]]]:
     """(LayersSize, Images): each image with its containers counted and ``SharedSize``,
     the bytes of its layers that another image uses too."""
-    records = b.images.images()
+    records = b.images.images()  # one read: the sizes below are of these very images
     sizes = b.images.layer_sizes()
     users = Counter(layer for r in records for layer in set(r.diff_ids))
     m = b.containers
     per_image = Counter(c.image_id for c in m.containers()) if m is not None else Counter()
     items = []
-    for record, item in zip(records, b.images.list(per_image.__getitem__), strict=True):
+    for record in records:
         shared = sum(sizes.get(layer, 0) for layer in set(record.diff_ids) if users[layer] > 1)
-        items.append({**item, "SharedSize": shared})
+        items.append({**list_item(record, per_image[record.id]), "SharedSize": shared})
     return sum(sizes.get(layer, 0) for layer in users), items
 
 

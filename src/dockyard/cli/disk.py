@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import sys
+
 from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
 from dockyard.cli.flags import Flag, UsageError
 from dockyard.cli.output import ago, human_size, render_rows, tabwrite
@@ -146,6 +148,11 @@ def system_prune(ctx: Context, args: list[str]) -> int:
          Flag(("-f", "--force"), "force", "bool", help="Do not prompt for confirmation"),
          Flag(("--volumes",), "volumes", "bool", help="Prune anonymous volumes")],
         args, (0, 0))
+    if opts["volumes"] and any(f.partition("=")[0].strip().lower() == "until"
+                               for f in opts["filter"]):
+        # Refused before anything is pruned: volume prune has no "until".
+        print('ERROR: The "until" filter is not supported with "--volumes"', file=sys.stderr)
+        return 1
     doomed = ["all stopped containers", "all networks not used by at least one container"]
     if opts["volumes"]:
         doomed.append("all anonymous volumes not used by at least one container")

@@ -255,6 +255,9 @@ class _Extractor:
     def target(self, member: tarfile.TarInfo) -> str | None:
         """The member's container path, None for the destination itself ("."); an
         archive name climbing out of the destination is refused, as moby does."""
+        if "\0" in member.name or "\0" in member.linkname:  # a PAX header can carry one
+            raise InvalidParameter(f"invalid tar member {member.name!r}: a NUL in its name "
+                                   "or link target")
         name = clean(member.name)
         if name == ".." or name.startswith("../"):
             raise InvalidParameter(f'invalid tar member "{member.name}": it is outside '
