@@ -243,12 +243,41 @@ def _fsconfig(fs_fd: int, key: str, value: str) -> None:
            f"fsconfig overlay {key}={value}")
 
 
+def _lowers_one_by_one(fs_fd: int, lower: Sequence[str]) -> bool:
+    """Each layer as its own ``lowerdir+``; False if the kernel (before 6.8) knows no such
+    key (EINVAL on the first)."""
+    for index, layer in enumerate(lower):
+        try:
+            _fsconfig(fs_fd, "lowerdir+", layer)
+        except OSError as err:
+            if index == 0 and err.errno == errno.EINVAL:
+                return False
+            raise
+    return True
+
+
+def _lowers_by_descriptor(fs_fd: int, lower: Sequence[str]) -> None:
+    """All layers in one ``lowerdir``, each named by a descriptor of ours: the overlay
+    resolves them while the value is applied, so they are closed right after."""
+    fds: list[int] = []
+    try:
+        for layer in lower:
+            fds.append(os.open(layer, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+        _fsconfig(fs_fd, "lowerdir", ":".join(f"/proc/self/fd/{fd}" for fd in fds))
+    finally:
+        for fd in fds:
+            os.close(fd)
+
+
 def mount_view(lower: Sequence[str], upper: str | None = None, work: str | None = None,
-               what: str = "container") -> Root:
+               what: str = "container", *, one_by_one: bool = True) -> Root:
     """A detached overlay mount of ``lower`` (topmost first) as a :class:`Root`:
     read-only without ``upper``/``work`` (then at least two lowers), writable with them.
     Layers are given one by one (``lowerdir+``, Linux 6.8), so no path is parsed for
-    ``:`` or ``,`` and no option string outgrows a page."""
+    ``:`` or ``,`` and no value outgrows fsconfig's 256 bytes. An older kernel refuses
+    ``lowerdir+``: the layers then go in one ``lowerdir`` value as descriptors
+    (``/proc/self/fd/N``, short, with nothing to escape); ``one_by_one=False`` asks for
+    that way directly (tests)."""
     if not lower or (upper is None and len(lower) < 2):
         raise InvalidParameter(f"{what}: an overlay view needs two layers, or an upper "
                                "directory")
@@ -258,8 +287,14 @@ def mount_view(lower: Sequence[str], upper: str | None = None, work: str | None 
     except OSError as err:
         raise KernelError(f"{what}: cannot open an overlay: {err.strerror}") from err
     try:
-        for layer in lower:
-            _fsconfig(fs_fd, "lowerdir+", layer)
+        if one_by_one and not _lowers_one_by_one(fs_fd, lower):
+            os.close(fs_fd)  # a refused key may leave the context unusable: a new one
+            fs_fd = -1
+            fs_fd = _check(_libc.syscall(ctypes.c_long(_SYS_FSOPEN), b"overlay",
+                                         ctypes.c_uint(_FSOPEN_CLOEXEC)), "fsopen overlay")
+            one_by_one = False
+        if not one_by_one:
+            _lowers_by_descriptor(fs_fd, lower)
         if upper is not None and work is not None:
             _fsconfig(fs_fd, "upperdir", upper)
             _fsconfig(fs_fd, "workdir", work)
@@ -276,5 +311,6 @@ def mount_view(lower: Sequence[str], upper: str | None = None, work: str | None 
         raise KernelError(f"{what}: cannot mount its filesystem view "
                           f"({', '.join(lower)}): {err.strerror}") from err
     finally:
-        os.close(fs_fd)
+        if fs_fd >= 0:
+            os.close(fs_fd)
     return Root(int(mount_fd), what)

@@ -148,18 +148,23 @@ def test_a_directory_swapped_for_a_link_is_not_followed(tmp_path: Path) -> None:
 def test_deeper_than_the_recursion_limit(tmp_path: Path) -> None:
     deep = tmp_path / "upper"
     os.makedirs(deep)
-    fd = os.open(deep, os.O_RDONLY)
-    try:  # 1500 levels, made relative to the last one (paths get too long otherwise)
+    levels = []  # one descriptor per level: paths this deep outgrow PATH_MAX
+    try:
+        levels.append(os.open(deep, os.O_RDONLY))
         for _ in range(1500):
-            os.mkdir("d", dir_fd=fd)
-            sub = os.open("d", os.O_RDONLY, dir_fd=fd)
+            os.mkdir("d", dir_fd=levels[-1])
+            levels.append(os.open("d", os.O_RDONLY, dir_fd=levels[-1]))
+        with open(os.open("f", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=levels[-1]),
+                  "wb") as f:
+            f.write(b"xyz")
+        entries = list(walk_upper(str(deep)))
+        assert len(entries) == 1501 and entries[-1].path.endswith("/d/f")
+        assert tree_size(str(deep)) == 3
+    finally:  # bottom up: shutil.rmtree (pytest's cleanup) recurses and would fail here
+        if len(levels) > 1:
+            os.unlink("f", dir_fd=levels[-1])
+        while len(levels) > 1:
+            os.close(levels.pop())
+            os.rmdir("d", dir_fd=levels[-1])
+        for fd in levels:
             os.close(fd)
-            fd = sub
-        os.close(os.open("f", os.O_CREAT | os.O_WRONLY, 0o644, dir_fd=fd))
-        os.write(sub := os.open("f", os.O_WRONLY, dir_fd=fd), b"xyz")
-        os.close(sub)
-    finally:
-        os.close(fd)
-    entries = list(walk_upper(str(deep)))
-    assert len(entries) == 1501 and entries[-1].path.endswith("/d/f")
-    assert tree_size(str(deep)) == 3
