@@ -155,6 +155,23 @@ def test_cli_stream_redraws_until_interrupted(d: Daemon) -> None:
     assert seen.count(b"\033[H") >= 1 and b"CONTAINER ID" in seen
 
 
+def test_cli_stream_lets_go_of_a_container_that_left(d: Daemon) -> None:
+    """Without names the list is read again at each redraw; the stream of a container
+    no longer in it ends, its thread too, instead of piling up. A stopped container is
+    such a one (its stream would go on with zeros until it is removed)."""
+    ok(d.cli("run", "-d", "--name", "brief", "busybox", "sleep", "600"))
+    with subprocess.Popen([DOCKYARD, "--host", d.url, "stats"], stdout=subprocess.DEVNULL,
+                          stderr=subprocess.PIPE) as proc:
+        try:
+            threads = f"/proc/{proc.pid}/task"
+            eventually(lambda: len(os.listdir(threads)) == 4)  # main + busy, hog, brief
+            ok(d.cli("kill", "brief"))
+            eventually(lambda: len(os.listdir(threads)) == 3)
+        finally:
+            proc.send_signal(signal.SIGINT)
+            proc.wait(timeout=10)
+
+
 @needs_docker
 def test_docker_cli_stats(d: Daemon) -> None:
     ok(d.cli("run", "--name", "done", "busybox", "true"))

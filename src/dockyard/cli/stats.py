@@ -16,7 +16,7 @@ from dockyard.cli.context import Context, daemon_error, parse_or_usage
 from dockyard.cli.flags import Flag
 from dockyard.cli.output import render_rows
 from dockyard.client import jsonlite
-from dockyard.client.http import APIError, Client, ConnectError, quote
+from dockyard.client.http import APIError, Client, ConnectError, Response, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -209,12 +209,24 @@ class _Follower:
         self.doc: dict[str, Any] | None = None
         self.error: Exception | None = None
         self.first = threading.Event()
+        self._response: Response | None = None
+        self._stopped = False
         threading.Thread(target=self._follow, args=(client,), daemon=True).start()
+
+    def stop(self) -> None:
+        """Done with this container (it left the list): its stream, connection and
+        thread end, here and in the daemon."""
+        self._stopped = True
+        if self._response is not None:
+            self._response.abort()
 
     def _follow(self, client: Client) -> None:
         try:
             response = client.request("GET", f"/containers/{quote(self.ref)}/stats",
                                       query={"stream": "1"}, stream=True)
+            self._response = response
+            if self._stopped:  # stopped while the request was on its way
+                response.abort()
             for line in response.lines():
                 self.doc = jsonlite.loads(line)
                 self.first.set()
@@ -246,6 +258,8 @@ def _watch(client: Client, refs: list[str], names: list[str], all_: bool, fmt: s
         while True:
             if not names:
                 listed = _listed(client, all_)
+                for gone in set(followers) - set(listed):
+                    followers[gone].stop()
                 followers = {ref: followers.get(ref) or _Follower(client, ref)
                              for ref in listed}
             rows = [row(f.doc if f.error is None else None, ref, trunc)

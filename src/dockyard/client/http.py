@@ -56,6 +56,10 @@ class Response:
             yield from self._reader.until_eof()
         self._reader.close()
 
+    def abort(self) -> None:
+        """Stop a streamed body from another thread (its reader then sees the end)."""
+        self._reader.shut_down()
+
     def lines(self) -> Iterator[bytes]:
         pending = b""
         for chunk in self.chunks():
@@ -120,6 +124,14 @@ class _Reader:
 
     def close(self) -> None:
         self._sock.close()
+
+    def shut_down(self) -> None:
+        """End the connection from another thread: a read blocked on it returns (a close
+        alone would not wake it)."""
+        import contextlib  # (not on every command's path)
+
+        with contextlib.suppress(OSError):  # closed already
+            self._sock.shutdown(_socket.SHUT_RDWR)
 
 
 def socket_path(host: str) -> str:
