@@ -7,6 +7,7 @@ import io
 import os
 import shutil
 import subprocess
+import sys
 import tarfile
 from pathlib import Path
 
@@ -146,6 +147,27 @@ def test_cp_into_a_container_and_read_it_back(busybox: Daemon, tmp_path: Path) -
     ok(d.cli("cp", str(payload), "reader:/etc/motd"))
     ok(d.cli("start", "-a", "reader"))
     assert ok(d.cli("logs", "reader")) == "payload\nsecond\n"
+
+
+def test_cp_in_streams_a_large_file_without_holding_it(busybox: Daemon,
+                                                      tmp_path: Path) -> None:
+    """The CLI spools the archive to a file and sends it a megabyte at a time: its
+    memory stays far below the file's size."""
+    big = tmp_path / "big"
+    with open(big, "wb") as f:
+        for _ in range(96):
+            f.write(os.urandom(1 << 20))
+    ok(busybox.cli("run", "-d", "--name", "sink", "busybox", "sleep", "600"))
+    script = ("import resource, subprocess, sys; "
+              "r = subprocess.run(sys.argv[1:]); "
+              "print(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss); "
+              "sys.exit(r.returncode)")
+    out = subprocess.run([sys.executable, "-c", script, DOCKYARD, "--host", busybox.url,
+                          "cp", str(big), "sink:/big"], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert int(out.stdout) < 48 * 1024  # KiB: the file is 96 MiB
+    assert ok(busybox.cli("exec", "sink", "stat", "-c", "%s", "/big")) == f"{96 << 20}\n"
 
 
 def test_diff_lists_what_a_container_added_changed_and_deleted(busybox: Daemon) -> None:

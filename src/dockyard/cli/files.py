@@ -40,7 +40,7 @@ from dockyard.errors import DockyardError
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
-    from typing import Any
+    from typing import Any, BinaryIO
 
     from dockyard.client.http import Client
 
@@ -282,14 +282,12 @@ def _local_source(path: str, follow: bool) -> tuple[str, str, bool]:
     return resolved, rebase or archive_base(resolved), stat.S_ISDIR(st.st_mode)
 
 
-def _local_archive(path: str, top: str) -> bytes:
+def _local_archive(path: str, top: str, buffer: BinaryIO) -> None:
     """A tar of the local ``path`` with its entries under ``top`` (links kept as links,
-    sockets left out), as docker's ``TarResource`` makes it."""
-    import io
+    sockets left out), as docker's ``TarResource`` makes it, written to ``buffer``."""
     import os
     import tarfile
 
-    buffer = io.BytesIO()
     sink = GoTarSink(buffer)
     tar = tarfile.TarFile(fileobj=sink, mode="w",  # type: ignore[arg-type]
                           format=tarfile.PAX_FORMAT)
@@ -301,7 +299,6 @@ def _local_archive(path: str, top: str) -> bytes:
     else:
         tar.add(path, arcname=top)
     sink.close_archive(tar)
-    return buffer.getvalue()
 
 
 def specifies_dir_content(path: str) -> bool:
@@ -326,19 +323,28 @@ def _to_container(client: Client, container: str, src: str, dst: str, *, follow:
         dst_exists, dst_is_dir = True, is_dir_mode(mode)
     except APIError:
         pass  # the parent may still exist: the daemon says if not
-    if src == "-":
-        if not dst_is_dir:
-            raise CopyError(f'destination "{container}:{dst}" must be a directory')
-        body, into, sent = sys.stdin.buffer.read(), dst_path, 0
-    else:
-        resolved, top, src_is_dir = _local_source(local_path(src), follow)
-        into, name = plan_copy(src_is_dir, dst_path, dst_exists, dst_is_dir)
-        body = _local_archive(resolved, name or top)
-        sent = len(body)
-    client.request("PUT", f"/containers/{quote(container)}/archive",
-                   query={"path": into, "noOverwriteDirNonDir": "true",
-                          "copyUIDGID": "true" if copy_uid_gid else None},
-                   body=body, headers={"Content-Type": "application/x-tar"})
+    import tempfile
+
+    # The archive is spooled to a file, not held in memory: a tree may be larger than
+    # memory, and the request states its length before the body.
+    with tempfile.TemporaryFile() as body:
+        if src == "-":
+            if not dst_is_dir:
+                raise CopyError(f'destination "{container}:{dst}" must be a directory')
+            import shutil
+
+            shutil.copyfileobj(sys.stdin.buffer, body, 1 << 20)
+            into, sent = dst_path, 0
+        else:
+            resolved, top, src_is_dir = _local_source(local_path(src), follow)
+            into, name = plan_copy(src_is_dir, dst_path, dst_exists, dst_is_dir)
+            _local_archive(resolved, name or top, body)
+            sent = body.tell()
+        body.seek(0)
+        client.request("PUT", f"/containers/{quote(container)}/archive",
+                       query={"path": into, "noOverwriteDirNonDir": "true",
+                              "copyUIDGID": "true" if copy_uid_gid else None},
+                       body=body, headers={"Content-Type": "application/x-tar"})
     if not quiet:
         print(f"Successfully copied {human_size(sent)} to {container}:{dst_path}",
               file=sys.stderr)

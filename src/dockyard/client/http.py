@@ -15,7 +15,7 @@ from dockyard.client import jsonlite as json
 TYPE_CHECKING = False
 if TYPE_CHECKING:  # (typing and collections.abc cost imports a CLI command can skip)
     from collections.abc import Iterator, Mapping, Sequence
-    from typing import Any
+    from typing import Any, BinaryIO
 
     Query = Mapping[str, "str | Sequence[str] | None"]
 
@@ -193,24 +193,33 @@ class Client:
 
     def request(
         self, method: str, path: str, *, query: Query | None = None,
-        body: bytes | None = None, json_body: Any = None,
+        body: bytes | BinaryIO | None = None, json_body: Any = None,
         headers: Mapping[str, str] | None = None, check: bool = True, stream: bool = False,
     ) -> Response:
         """One request on a fresh connection. The body is read (and the connection closed)
         before returning unless ``stream``: then the caller iterates ``chunks``/``lines``,
-        which close it at the end."""
+        which close it at the end. A ``body`` that is a file is sent from where it stands
+        to its end, a megabyte at a time (an upload as large as the disk allows)."""
         extra = dict(headers or {})
         if json_body is not None:
             body = json.dumps(json_body).encode()
             extra.setdefault("Content-Type", "application/json")
         head = [f"{method} {self.url(path, query)} HTTP/1.1", "Host: dockyard",
                 "User-Agent: dockyard-cli", "Connection: close"]
-        if body is not None:
+        upload = None if body is None or isinstance(body, bytes) else body
+        if upload is not None:
+            start = upload.tell()
+            head.append(f"Content-Length: {upload.seek(0, 2) - start}")
+            upload.seek(start)
+        elif isinstance(body, bytes):
             head.append(f"Content-Length: {len(body)}")
         head += [f"{k}: {v}" for k, v in extra.items()]
         sock = _connect(self.path, self.host, self.timeout)
         try:
-            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode() + (body or b""))
+            sock.sendall(("\r\n".join(head) + "\r\n\r\n").encode()
+                         + (body if isinstance(body, bytes) else b""))
+            while upload is not None and (chunk := upload.read(1 << 20)):
+                sock.sendall(chunk)
             reader = _Reader(sock)
             status_line = reader.line().decode("latin-1")
             status = int(status_line.split(" ", 2)[1])

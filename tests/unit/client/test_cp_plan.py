@@ -40,7 +40,10 @@ def test_local_sources_are_archived_under_the_name_they_will_take(tmp_path: Path
     (tmp_path / "link").symlink_to(tmp_path / "d")
     resolved, top, is_dir = _local_source(f"{tmp_path}/d/.", follow=False)
     assert (top, is_dir) == (".", True)
-    with tarfile.open(fileobj=io.BytesIO(_local_archive(resolved, top))) as tar:
+    buffer = io.BytesIO()
+    _local_archive(resolved, top, buffer)
+    buffer.seek(0)
+    with tarfile.open(fileobj=buffer) as tar:
         assert tar.getnames() == [".", "./sub", "./sub/f"]
     # Without -L a link is copied as a link; with it, as its target under the link's name.
     assert _local_source(f"{tmp_path}/link", follow=False)[1:] == ("link", False)
