@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from dockyard.engine import Engine, EngineConfig
 from dockyard.kernel.linux import LinuxKernel
+from dockyard.kernel.mounts import unmount
 from dockyard.kernel.ns import create_netns, delete_netns
 from dockyard.store import SqliteStore
 
@@ -70,7 +71,20 @@ def make_host(name: str = "host") -> Iterator[Host]:
             for entry in os.listdir(netns_dir):
                 delete_netns(os.path.join(netns_dir, entry))
         delete_netns(host.netns)
+        unmount_below(base)
         shutil.rmtree(base, ignore_errors=True)
+
+
+def unmount_below(base: str) -> None:
+    """Detach whatever is still mounted under ``base`` (a container root a failed or
+    killed test left mounted), deepest first, so that nothing outlives the test and the
+    tree can be removed."""
+    prefix = base.rstrip("/") + "/"
+    with open("/proc/self/mountinfo") as f:
+        # Field 5 is the mount point, with spaces and the like written as octal escapes.
+        points = [line.split()[4].encode().decode("unicode_escape") for line in f]
+    for point in sorted((p for p in points if p.startswith(prefix)), key=len, reverse=True):
+        unmount(point)
 
 
 BUSYBOX = shutil.which("busybox") or "/bin/busybox"
