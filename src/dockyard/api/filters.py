@@ -76,8 +76,9 @@ def bool_filter(name: str, values: list[str]) -> bool | None:
 
 def prune_test(filters: Filters) -> Callable[[Mapping[str, str], str], bool]:
     """Docker's prune filters as one test of an object's labels and creation time (its
-    stored ISO form): ``label`` must all hold, no ``label!`` may, and ``until`` keeps
-    only what was created before it (a timestamp or a duration back from now)."""
+    stored ISO form): ``label`` must all hold; ``label!`` spares an object only if all
+    of them hold (dockerd's MatchKVList, as for images); ``until`` keeps only what was
+    created before it (a timestamp or a duration back from now)."""
     from datetime import UTC, datetime
 
     from dockyard.api.timeparse import parse_stored_time, parse_time_or_duration
@@ -89,7 +90,7 @@ def prune_test(filters: Filters) -> Callable[[Mapping[str, str], str], bool]:
     def test(labels: Mapping[str, str], created: str) -> bool:
         if wanted and not match_labels(wanted, labels):
             return False
-        if any(match_labels([p], labels) for p in unwanted):
+        if unwanted and match_labels(unwanted, labels):
             return False
         return not until or parse_stored_time(created) < min(until)
     return test

@@ -11,6 +11,9 @@ def test_prune_filters() -> None:
     assert test({"tier": "web"}, "2026-01-01T00:00:00Z")
     assert not test({"tier": "db"}, "2026-01-01T00:00:00Z")
     assert not test({"tier": "web", "keep": ""}, "2026-01-01T00:00:00Z")
+    both = prune_test({"label!": ["keep", "pin"]})  # spared only with both, as dockerd
+    assert both({"keep": ""}, "2026-01-01T00:00:00Z")
+    assert not both({"keep": "", "pin": ""}, "2026-01-01T00:00:00Z")
     old = prune_test({"until": ["2025-06-01T00:00:00Z"]})
     assert old({}, "2025-01-01T00:00:00Z") and not old({}, "2025-07-01T00:00:00Z")
 
