@@ -243,58 +243,51 @@ def _fsconfig(fs_fd: int, key: str, value: str) -> None:
            f"fsconfig overlay {key}={value}")
 
 
-def _lowers_one_by_one(fs_fd: int, lower: Sequence[str]) -> bool:
-    """Each layer as its own ``lowerdir+``; False if the kernel (before 6.8) knows no such
-    key (EINVAL on the first)."""
-    for index, layer in enumerate(lower):
-        try:
-            _fsconfig(fs_fd, "lowerdir+", layer)
-        except OSError as err:
-            if index == 0 and err.errno == errno.EINVAL:
-                return False
-            raise
-    return True
-
-
-def _lowers_by_descriptor(fs_fd: int, lower: Sequence[str]) -> None:
-    """All layers in one ``lowerdir``, each named by a descriptor of ours: the overlay
-    resolves them while the value is applied, so they are closed right after."""
-    fds: list[int] = []
-    try:
-        for layer in lower:
-            fds.append(os.open(layer, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
-        _fsconfig(fs_fd, "lowerdir", ":".join(f"/proc/self/fd/{fd}" for fd in fds))
-    finally:
-        for fd in fds:
-            os.close(fd)
-
-
 def mount_view(lower: Sequence[str], upper: str | None = None, work: str | None = None,
                what: str = "container", *, one_by_one: bool = True) -> Root:
     """A detached overlay mount of ``lower`` (topmost first) as a :class:`Root`:
     read-only without ``upper``/``work`` (then at least two lowers), writable with them.
+
     Layers are given one by one (``lowerdir+``, Linux 6.8), so no path is parsed for
     ``:`` or ``,`` and no value outgrows fsconfig's 256 bytes. An older kernel refuses
-    ``lowerdir+``: the layers then go in one ``lowerdir`` value as descriptors
-    (``/proc/self/fd/N``, short, with nothing to escape); ``one_by_one=False`` asks for
-    that way directly (tests)."""
+    that key, either at once (6.5-6.7) or only when the mount is created (before 6.5,
+    where overlayfs reads its options as one string then): on EINVAL the whole mount is
+    made again with the layers in one ``lowerdir`` value as descriptors of ours
+    (``/proc/self/fd/N``: short, nothing to escape), held open until the mount exists.
+    ``one_by_one=False`` asks for that way directly (tests)."""
     if not lower or (upper is None and len(lower) < 2):
         raise InvalidParameter(f"{what}: an overlay view needs two layers, or an upper "
                                "directory")
     try:
-        fs_fd = _check(_libc.syscall(ctypes.c_long(_SYS_FSOPEN), b"overlay",
-                                     ctypes.c_uint(_FSOPEN_CLOEXEC)), "fsopen overlay")
+        if one_by_one:
+            try:
+                return Root(_mount_overlay("lowerdir+", lower, upper, work), what)
+            except OSError as err:
+                if err.errno != errno.EINVAL:
+                    raise
+        fds: list[int] = []
+        try:
+            for layer in lower:
+                fds.append(os.open(layer, os.O_PATH | os.O_DIRECTORY | os.O_CLOEXEC))
+            joined = ":".join(f"/proc/self/fd/{fd}" for fd in fds)
+            return Root(_mount_overlay("lowerdir", [joined], upper, work), what)
+        finally:
+            for fd in fds:
+                os.close(fd)
     except OSError as err:
-        raise KernelError(f"{what}: cannot open an overlay: {err.strerror}") from err
+        raise KernelError(f"{what}: cannot mount its filesystem view "
+                          f"({', '.join(lower)}): {err.strerror}") from err
+
+
+def _mount_overlay(key: str, lowers: Sequence[str], upper: str | None,
+                   work: str | None) -> int:
+    """fsopen, fsconfig, create, fsmount: the detached mount's descriptor. Each of
+    ``lowers`` is given as ``key``: ``lowerdir+`` once per layer, or one ``lowerdir``."""
+    fs_fd = _check(_libc.syscall(ctypes.c_long(_SYS_FSOPEN), b"overlay",
+                                 ctypes.c_uint(_FSOPEN_CLOEXEC)), "fsopen overlay")
     try:
-        if one_by_one and not _lowers_one_by_one(fs_fd, lower):
-            os.close(fs_fd)  # a refused key may leave the context unusable: a new one
-            fs_fd = -1
-            fs_fd = _check(_libc.syscall(ctypes.c_long(_SYS_FSOPEN), b"overlay",
-                                         ctypes.c_uint(_FSOPEN_CLOEXEC)), "fsopen overlay")
-            one_by_one = False
-        if not one_by_one:
-            _lowers_by_descriptor(fs_fd, lower)
+        for value in lowers:
+            _fsconfig(fs_fd, key, value)
         if upper is not None and work is not None:
             _fsconfig(fs_fd, "upperdir", upper)
             _fsconfig(fs_fd, "workdir", work)
@@ -304,13 +297,8 @@ def mount_view(lower: Sequence[str], upper: str | None = None, work: str | None 
         attrs = _MOUNT_ATTR_NOSUID | _MOUNT_ATTR_NODEV | _MOUNT_ATTR_NOEXEC
         if upper is None:
             attrs |= _MOUNT_ATTR_RDONLY
-        mount_fd = _check(_libc.syscall(ctypes.c_long(_SYS_FSMOUNT), ctypes.c_int(fs_fd),
-                                        ctypes.c_uint(_FSMOUNT_CLOEXEC), ctypes.c_uint(attrs)),
-                          "fsmount")
-    except OSError as err:
-        raise KernelError(f"{what}: cannot mount its filesystem view "
-                          f"({', '.join(lower)}): {err.strerror}") from err
+        return _check(_libc.syscall(ctypes.c_long(_SYS_FSMOUNT), ctypes.c_int(fs_fd),
+                                    ctypes.c_uint(_FSMOUNT_CLOEXEC), ctypes.c_uint(attrs)),
+                      "fsmount")
     finally:
-        if fs_fd >= 0:
-            os.close(fs_fd)
-    return Root(int(mount_fd), what)
+        os.close(fs_fd)
