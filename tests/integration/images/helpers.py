@@ -6,7 +6,12 @@ import hashlib
 import io
 import json
 import tarfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from dockyard.images import ImageStore
+from dockyard.store import SqliteStore
 
 
 @dataclass
@@ -106,3 +111,13 @@ def oci_save(layers: list[bytes], config: bytes, name: str, *, docker_manifest: 
                              for layer in layers]}]
         files.append(Entry("manifest.json", data=json.dumps(entry).encode()))
     return make_tar(files)
+
+
+@contextmanager
+def image_store(root: str) -> Iterator[ImageStore]:
+    """An image store on its own state store under ``root``, closed afterwards."""
+    store = SqliteStore(root)
+    try:
+        yield ImageStore(root, store)
+    finally:
+        store.close()

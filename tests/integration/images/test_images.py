@@ -20,10 +20,10 @@ from dockyard.errors import Conflict, InvalidParameter, NotFound
 from dockyard.images import ImageStore, ensure_busybox_image
 from dockyard.images.busybox import build_busybox_rootfs_tar
 from dockyard.images.store import IMAGE_KIND, LAYER_KIND, TAG_KIND
-from dockyard.store import SqliteStore
 from tests.integration.images.helpers import (
     Entry,
     image_config,
+    image_store,
     legacy_save,
     make_tar,
     oci_save,
@@ -37,11 +37,8 @@ WHEN = datetime(2024, 1, 1, tzinfo=UTC)
 
 @pytest.fixture
 def images(tmp_path: Path) -> Iterator[ImageStore]:
-    store = SqliteStore(str(tmp_path / "state"))
-    try:
-        yield ImageStore(str(tmp_path / "state"), store)
-    finally:
-        store.close()
+    with image_store(str(tmp_path / "state")) as store:
+        yield store
 
 
 def rootfs() -> bytes:

@@ -15,28 +15,28 @@ import pytest
 from dockyard.errors import Conflict, Internal, NotFound
 from dockyard.images import ImageStore
 from dockyard.images.busybox import busybox_rootfs_tar
-from dockyard.store import SqliteStore
-from tests.integration.images.helpers import Entry, image_config, legacy_save, make_tar, sha
+from tests.integration.images.helpers import (
+    Entry,
+    image_config,
+    image_store,
+    legacy_save,
+    make_tar,
+    sha,
+)
 
 pytestmark = pytest.mark.root
 
 
 @pytest.fixture
 def images(tmp_path: Path) -> Iterator[ImageStore]:
-    store = SqliteStore(str(tmp_path / "a"))
-    try:
-        yield ImageStore(str(tmp_path / "a"), store)
-    finally:
-        store.close()
+    with image_store(str(tmp_path / "a")) as store:
+        yield store
 
 
 @pytest.fixture
 def other(tmp_path: Path) -> Iterator[ImageStore]:
-    store = SqliteStore(str(tmp_path / "b"))
-    try:
-        yield ImageStore(str(tmp_path / "b"), store)
-    finally:
-        store.close()
+    with image_store(str(tmp_path / "b")) as store:
+        yield store
 
 
 def saved(images: ImageStore, *names: str) -> bytes:
