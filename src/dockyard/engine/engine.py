@@ -368,20 +368,23 @@ class Engine:
                     f"error while removing network: network {network.name} id {network.id} "
                     "has active endpoints"
                 )
-            self._remove_network(network)
+            self._remove_network(network, state)
         self._notify("network.destroy", network.id)
 
-    def _remove_network(self, network: Network) -> None:
+    def _remove_network(self, network: Network, state: State) -> None:
+        """Remove ``network`` (read from ``state``, under the engine's lock)."""
+        after = state.drop_network(network.id)
         with self.store.transaction() as txn:
             txn.put("network", network.id, network.with_state("removing").to_doc())
         with self.store.transaction() as txn:
             txn.delete("network", network.id)
-            fw = self._firewall_step(State.load(txn), txn)
+            fw = self._firewall_step(after, txn)
             steps: list[plan.Step] = list(get_driver(network.driver).plan_delete(network))
             if fw:
                 steps.insert(0, fw)
             failures = self.kernel.teardown(steps)
             self._record_firewall(txn, fw)
+        self._remember(after)
         if failures:
             raise DockyardError("network removed with errors: " + "; ".join(failures))
 
@@ -917,7 +920,7 @@ class Engine:
         for network in self.state().networks:
             with self._locked():
                 try:
-                    self._remove_network(network)
+                    self._remove_network(network, self.state())
                 except DockyardError as exc:
                     failures.append(str(exc))
         with self._locked(), self.store.transaction() as txn:

@@ -40,6 +40,9 @@ class State:
         rest = tuple(e for e in self.endpoints if e.id != endpoint.id)
         return replace(self, endpoints=(*rest, endpoint))
 
+    def drop_network(self, network_id: str) -> State:
+        return replace(self, networks=tuple(n for n in self.networks if n.id != network_id))
+
     def drop_sandbox(self, sandbox_id: str) -> State:
         """Without the sandbox and every endpoint it had."""
         return replace(
