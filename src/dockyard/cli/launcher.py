@@ -5,7 +5,9 @@ most of what a user waits for. pip's wrapper runs ``site`` (every ``.pth`` file 
 environment, setuptools' distutils hack, the editable-install finder: ~4 ms here) and
 imports ``re`` for one substitution. This launcher starts Python with ``-S`` and puts on
 ``sys.path`` the directories ``site`` would have found for this environment, written in
-at install time.
+at install time. The script's own directory, which Python puts first on ``sys.path``, is
+left off: every import the source tree misses would look there first, and a stray ``.py``
+beside the script would shadow the standard library.
 
 Usage: ``python -m dockyard.cli.launcher PATH`` (``scripts/install.sh`` does it).
 """
@@ -21,8 +23,9 @@ import dockyard
 TEMPLATE = """#!{python} -S
 # Dockyard's command, written by `python -m dockyard.cli.launcher` (see that module):
 # -S skips site's start-up work; the paths it would have added are listed here instead.
+# They replace sys.path[0], this script's directory, which holds no modules.
 import sys
-sys.path[:0] = {front!r}
+sys.path[:1] = {front!r}
 sys.path.extend({back!r})
 from dockyard.cli.main import entry
 entry()

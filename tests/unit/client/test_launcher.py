@@ -20,12 +20,17 @@ def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
     assert "Usage:  dockyard [OPTIONS] COMMAND" in out.stdout
     # Third-party packages (the daemon's aiohttp) are found without site's help.
     probe = text.replace("from dockyard.cli.main import entry\nentry()\n",
-                         "import aiohttp, yaml\nprint(sys.flags.no_site)\n")
+                         "import aiohttp, yaml\nprint(sys.flags.no_site)\n"
+                         "print(sys.path)\n")
     (tmp_path / "probe").write_text(probe)
+    # A module beside the launcher is not importable: its directory is not on the path.
+    (tmp_path / "yaml.py").write_text("raise SystemExit('shadowed')\n")
     out = subprocess.run([sys.executable, "-S", str(tmp_path / "probe")], capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == "1"
+    no_site, path = out.stdout.splitlines()
+    assert no_site == "1"
+    assert str(tmp_path) not in path
 
 
 def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
