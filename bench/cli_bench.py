@@ -11,22 +11,31 @@ started by 1 and by 8 parallel clients, and the memory each idle container costs
 idle ``sleep`` containers: the rise in the host's used memory, or the sum of the parts it
 is made of, whichever is larger).
 
-Usage (root): .venv/bin/python bench/cli_bench.py [--rounds N]
+The daemon's state (its store, container layers, logs, namespace files) is kept where the
+tests keep theirs, under /run. Creating a file there is part of every container start
+(about a dozen: directories, the overlay's work files, hosts, resolv.conf, the log), so
+the bench prints what one costs on that filesystem. ``--state-on-tmpfs`` mounts a tmpfs
+there for the run: what a stock Debian 12, whose /run is a tmpfs, gives.
+
+Usage (root): .venv/bin/python bench/cli_bench.py [--rounds N] [--state-on-tmpfs]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import secrets
 import shutil
 import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
+import tests.integration.hosts as hosts
 from tests.e2e.conftest import make_sandbox
 from tests.e2e.daemon import DOCKYARD, running_daemon
 
@@ -80,7 +89,10 @@ def report(name: str, values: list[float], others: dict[str, float]) -> None:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=30)
-    rounds = parser.parse_args().rounds
+    parser.add_argument("--state-on-tmpfs", action="store_true",
+                        help="keep the daemon's state on a tmpfs mounted for the run")
+    args = parser.parse_args()
+    rounds = args.rounds
     # Bytecode for every module first, as scripts/install.sh writes it: where
     # PYTHONDONTWRITEBYTECODE is set, a module edited since would be compiled anew by
     # every command timed (~5-15 ms), which is not what an installed CLI costs.
@@ -94,8 +106,9 @@ def main() -> int:
             "CLI installed, no engine answers" if shutil.which(tool) else "not installed")
         print(f"{tool}: {state}" + ("" if works else
                                     f" — ratios use issue #4's numbers for {tool}"))
-    with running_daemon() as daemon:
+    with state_root(args.state_on_tmpfs), running_daemon() as daemon:
         cli = [DOCKYARD, "--host", daemon.url]
+        print(f"\nstate root {daemon.host.root}: {describe_filesystem(daemon.host.root)}")
         print(f"\ndockyard CLI → daemon in a throw-away host namespace, {rounds} rounds:")
         report("network ls", series(rounds, lambda i: [*cli, "network", "ls"]), {})
         created = series(rounds, lambda i: [*cli, "network", "create", f"b{i}"])
@@ -119,6 +132,76 @@ def main() -> int:
                 subprocess.run([*cli, "rm", "-f", *ids[start:start + 50]],
                                stdout=subprocess.DEVNULL)
     return 0
+
+
+@contextlib.contextmanager
+def state_root(on_tmpfs: bool) -> Iterator[None]:
+    """Where the test hosts' state goes: where the tests keep it, or a tmpfs mounted for
+    this run (and removed after)."""
+    if not on_tmpfs:
+        yield
+        return
+    mount_point = os.path.join(hosts.TEST_RUN_ROOT, "bench-tmpfs-" + secrets.token_hex(4))
+    os.makedirs(mount_point)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "dockyard-bench", mount_point],
+                   check=True)
+    saved, hosts.TEST_RUN_ROOT = hosts.TEST_RUN_ROOT, mount_point
+    try:
+        yield
+    finally:
+        hosts.TEST_RUN_ROOT = saved
+        subprocess.run(["umount", "--lazy", mount_point], check=False)
+        os.rmdir(mount_point)
+
+
+def describe_filesystem(path: str) -> str:
+    """The filesystem under ``path`` and what creating an empty file there costs, beside a
+    tmpfs's cost. Disks differ by an order of magnitude: an ext4 without a journal, as on
+    some VMs, scans the inodes deleted in the last minutes on every create."""
+    fstype, source = "?", "?"
+    best = ""
+    with open("/proc/self/mountinfo") as f:
+        for line in f:
+            fields = line.split()
+            point = fields[4]
+            if (path == point or path.startswith(point.rstrip("/") + "/")) and \
+                    len(point) >= len(best):
+                best = point
+                after = fields[fields.index("-") + 1:]
+                fstype, source = after[0], after[1]
+    journal = ""
+    if fstype == "ext4":
+        device = os.path.basename(source)
+        has = any(name.startswith(device + "-") for name in _listdir("/proc/fs/jbd2"))
+        journal = " with a journal" if has else " without a journal"
+    here = _create_cost(path)
+    shm = _create_cost("/dev/shm") if os.path.isdir("/dev/shm") else float("nan")
+    return (f"{fstype}{journal}; creating a file there costs {here:.0f} µs "
+            f"(tmpfs {shm:.0f} µs)")
+
+
+def _listdir(path: str) -> list[str]:
+    try:
+        return os.listdir(path)
+    except FileNotFoundError:
+        return []
+
+
+def _create_cost(parent: str, count: int = 100) -> float:
+    """Median µs to create (and close) an empty file in a fresh directory under parent."""
+    directory = os.path.join(parent, "create-cost-" + secrets.token_hex(4))
+    os.mkdir(directory)
+    costs = []
+    try:
+        for i in range(count):
+            start = time.perf_counter()
+            os.close(os.open(os.path.join(directory, str(i)), os.O_CREAT | os.O_WRONLY, 0o600))
+            costs.append((time.perf_counter() - start) * 1e6)
+    finally:
+        for i in range(len(costs)):
+            os.unlink(os.path.join(directory, str(i)))
+        os.rmdir(directory)
+    return statistics.median(costs)
 
 
 def containers(daemon: object, cli: list[str], rounds: int) -> None:
