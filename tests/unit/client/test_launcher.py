@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from dockyard.cli.launcher import launcher_text, write_launcher
+from tests.unit.client import run_bare
 
 
 def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
@@ -28,9 +29,9 @@ def test_launcher_skips_site_and_still_finds_dockyard_and_its_dependencies(
     out = subprocess.run([sys.executable, "-S", str(tmp_path / "probe")], capture_output=True,
                          text=True, timeout=30)
     assert out.returncode == 0, out.stderr
-    no_site, path = out.stdout.splitlines()
+    no_site, search_path = out.stdout.splitlines()
     assert no_site == "1"
-    assert str(tmp_path) not in path
+    assert str(tmp_path) not in search_path
 
 
 def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
@@ -38,8 +39,8 @@ def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
 
 
 def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
-    # Each of these costs 1-5 ms of every command at this machine's speed (os alone ~2 ms:
-    # it builds _collections_abc), more than the daemon spends on the request.
+    # Each of these costs 0.5-5 ms of every command at this machine's speed (os alone ~2 ms:
+    # it builds _collections_abc; _json, a shared library, ~0.5 ms).
     probe = tmp_path / "probe"
     probe.write_text(
         launcher_text(sys.executable).replace(
@@ -47,7 +48,8 @@ def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
             "from dockyard.cli.main import main\n"
             "for argv in sys.argv[1:]:\n"
             "    main(['--host', 'unix:///nonexistent/dockyard.sock', *argv.split()])\n"
-            "heavy = ('os', '_collections_abc', 're', 'json', 'typing', 'enum', 'socket')\n"
+            "heavy = ('os', '_collections_abc', 're', 'json', 'typing', 'enum', 'socket',\n"
+            "         '_json')\n"
             "print(' '.join(m for m in heavy if m in sys.modules))\n"))
     commands = ["network create --label a=b net1", "network rm net1", "network ls",
                 "run -d --network net1 -e A=1 -p 8080:80 --name web busybox sleep 60",
@@ -69,8 +71,7 @@ def test_an_attached_session_without_stdin_starts_no_thread() -> None:
         "        yield 1, b'out\\n'\n"
         "        yield 2, b'err\\n'\n"
         "print(session(Stream(), stdin=False, tty=False), 'threading' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-S", "-c", probe], capture_output=True, text=True,
-                         timeout=30, env={"PYTHONPATH": str(Path(__file__).parents[3] / "src")})
+    out = run_bare(probe)
     assert out.returncode == 0, out.stderr
     assert out.stdout.splitlines() == ["out", "False False"]
     assert out.stderr == "err\n"
