@@ -18,8 +18,6 @@ Messages name the field and the value at fault, e.g.
 ``invalid subnet "10.0.0.0/33": prefix length must be 0..32``.
 """
 
-from __future__ import annotations
-
 
 class DockyardError(Exception):
     """Root of every error Dockyard raises on purpose."""

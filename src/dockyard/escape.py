@@ -1,8 +1,6 @@
 """Docker's detach keys (``ctrl-p,ctrl-q`` by default): parsed, and watched for in a
 terminal's input. Pure; used by the daemon (attach, exec) and by the CLI alike."""
 
-from __future__ import annotations
-
 from dockyard.errors import InvalidParameter
 
 DEFAULT_DETACH_KEYS = "ctrl-p,ctrl-q"

@@ -1,8 +1,6 @@
 """Human-readable durations, as Docker prints them (go-units ``HumanDuration``); pure,
 and import-light so the CLI can use it."""
 
-from __future__ import annotations
-
 
 def human_duration(seconds: float) -> str:
     """go-units ``HumanDuration``, as in ``2 weeks ago``."""

@@ -2,8 +2,6 @@
 ``pause``, ``unpause``, ``ps``, ``logs``, ``exec``, ``port``, ``top``, ``rename``, ``wait``,
 ``stats``, docker's way."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, daemon_error, environ, parse_filters, parse_or_usage
@@ -17,7 +15,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def _pump(stream: Any) -> None:
+def _pump(stream: "Any") -> None:
     """Frames to our stdout/stderr as they come."""
     out, err = sys.stdout.buffer, sys.stderr.buffer
     for kind, data in stream.frames():
@@ -36,7 +34,7 @@ def _fail(cmd: str, message: str, code: int) -> int:
 
 
 def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
-            ) -> tuple[dict[str, Any], dict[str, Any]] | int:
+            ) -> "tuple[dict[str, Any], dict[str, Any]] | int":
     """Parse and create; the daemon's reply. ``run -d`` asks the daemon to start the
     container too (``dockyard-start``, see api/routes_containers.py): one request."""
     from dockyard.cli.run_opts import create_body, split_command
@@ -127,14 +125,14 @@ def _check_detach_keys(keys: str | None) -> None:
         raise UsageError(str(err)) from None
 
 
-def _attach(client: Client, path: str, stdin: bool, detach_keys: str | None) -> Any:
+def _attach(client: Client, path: str, stdin: bool, detach_keys: str | None) -> "Any":
     """The container's output (and our stdin, when asked) over a hijacked connection."""
     return hijack(client, path + "/attach", query={
         "stream": "1", "stdout": "1", "stderr": "1", "stdin": "1" if stdin else None,
         "detachKeys": detach_keys})
 
 
-def _session(client: Client, resize_path: str, stream: Any, stdin: bool, tty: bool,
+def _session(client: Client, resize_path: str, stream: "Any", stdin: bool, tty: bool,
              keys: str | None) -> bool:
     """An attached session (``cli/interactive.py``); True if the user detached."""
     from dockyard.cli import interactive
@@ -165,7 +163,7 @@ def _remove_quietly(client: Client, container_id: str) -> None:
 
 
 def _each(ctx: Context, cmd: str, usage: str, summary: str, flags: list[Flag],
-          args: list[str], request: Any) -> int:
+          args: list[str], request: "Any") -> int:
     """Docker's multi-container verbs: print each name done, an error for each failed."""
     opts, refs = parse_or_usage(cmd, usage, summary, flags, args, (1, None))
     client = ctx.client()
@@ -194,13 +192,13 @@ def start(ctx: Context, args: list[str]) -> int:
     if opts["attach"] or opts["interactive"]:
         return _start_attached(ctx, opts, refs)
 
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/start")
 
     return _each(ctx, "start", usage, summary, flags, args, go)
 
 
-def _start_attached(ctx: Context, opts: dict[str, Any], refs: list[str]) -> int:
+def _start_attached(ctx: Context, opts: "dict[str, Any]", refs: list[str]) -> int:
     """``start -a [-i]``: attach, register the wait, start, then the session; the exit
     code is the container's."""
     from dockyard.cli import interactive
@@ -271,7 +269,7 @@ def attach(ctx: Context, args: list[str]) -> int:
         return 0
 
 
-def _timeout(opts: dict[str, Any]) -> dict[str, str | None]:
+def _timeout(opts: "dict[str, Any]") -> dict[str, str | None]:
     return {"t": None if opts["time"] is None else str(opts["time"]),
             "signal": opts.get("signal") or None}
 
@@ -286,7 +284,7 @@ def _stop_flags() -> list[Flag]:
 def stop(ctx: Context, args: list[str]) -> int:
     flags = _stop_flags()
 
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/stop", query=_timeout(opts))
 
     return _each(ctx, "stop", "dockyard stop [OPTIONS] CONTAINER [CONTAINER...]",
@@ -296,7 +294,7 @@ def stop(ctx: Context, args: list[str]) -> int:
 def restart(ctx: Context, args: list[str]) -> int:
     flags = _stop_flags()
 
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/restart", query=_timeout(opts))
 
     return _each(ctx, "restart", "dockyard restart [OPTIONS] CONTAINER [CONTAINER...]",
@@ -306,7 +304,7 @@ def restart(ctx: Context, args: list[str]) -> int:
 def kill(ctx: Context, args: list[str]) -> int:
     flags = [Flag(("-s", "--signal"), "signal", help="Signal to send to the container")]
 
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/kill",
                        query={"signal": opts["signal"] or None})
 
@@ -321,7 +319,7 @@ def rm(ctx: Context, args: list[str]) -> int:
              Flag(("-v", "--volumes"), "volumes", "bool", help="Remove anonymous volumes "
                   "associated with the container")]
 
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("DELETE", f"/containers/{quote(ref)}", query={
             "force": "1" if opts["force"] else None, "v": "1" if opts["volumes"] else None,
             "link": "1" if opts["link"] else None})
@@ -331,7 +329,7 @@ def rm(ctx: Context, args: list[str]) -> int:
 
 
 def pause(ctx: Context, args: list[str]) -> int:
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/pause")
 
     return _each(ctx, "pause", "dockyard pause CONTAINER [CONTAINER...]",
@@ -339,7 +337,7 @@ def pause(ctx: Context, args: list[str]) -> int:
 
 
 def unpause(ctx: Context, args: list[str]) -> int:
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         client.request("POST", f"/containers/{quote(ref)}/unpause")
 
     return _each(ctx, "unpause", "dockyard unpause CONTAINER [CONTAINER...]",
@@ -358,7 +356,7 @@ def rename(ctx: Context, args: list[str]) -> int:
 
 
 def wait(ctx: Context, args: list[str]) -> int:
-    def go(client: Client, ref: str, opts: dict[str, Any]) -> None:
+    def go(client: Client, ref: str, opts: "dict[str, Any]") -> None:
         doc = client.post(f"/containers/{quote(ref)}/wait")
         print(doc["StatusCode"])
 
@@ -387,7 +385,7 @@ PS_DEFAULT = ("table {{.ID}}\t{{.Image}}\t{{.Command}}\t{{.RunningFor}}\t{{.Stat
               "{{.Ports}}\t{{.Names}}")
 
 
-def format_ports(ports: list[dict[str, Any]]) -> str:
+def format_ports(ports: "list[dict[str, Any]]") -> str:
     """``0.0.0.0:8080->80/tcp, [::]:8080->80/tcp, 443/tcp`` as docker 28 prints them."""
     out = []
     for p in sorted(ports, key=lambda p: (p.get("PrivatePort", 0), p.get("Type", ""),
@@ -408,7 +406,7 @@ def _command(text: str, no_trunc: bool) -> str:
     return f'"{text}"'
 
 
-def ps_rows(containers: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, Any]]:
+def ps_rows(containers: "list[dict[str, Any]]", no_trunc: bool) -> "list[dict[str, Any]]":
     import time
 
     rows = []
@@ -433,7 +431,7 @@ def ps_rows(containers: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, 
     return rows
 
 
-def format_size(c: dict[str, Any]) -> str:
+def format_size(c: "dict[str, Any]") -> str:
     """docker's SIZE cell: the writable layer, and with it the whole root filesystem
     (image layers included) as ``virtual``: ``12.3kB (virtual 1.25MB)``."""
     rw = human_size(c.get("SizeRw") or 0)

@@ -1,7 +1,5 @@
 """What every API command shares: the daemon address, the client, docker's error output."""
 
-from __future__ import annotations
-
 import posix
 import sys
 
@@ -58,8 +56,8 @@ if TYPE_CHECKING:
     Command = Callable[[Context, list[str]], int]
 
 
-def parse_or_usage(cmd: str, usage: str, summary: str, flags: Sequence[Flag], args: list[str],
-                   nargs: tuple[int, int | None] = (0, None)) -> tuple[dict[str, Any], list[str]]:
+def parse_or_usage(cmd: str, usage: str, summary: str, flags: "Sequence[Flag]", args: list[str],
+                   nargs: tuple[int, int | None] = (0, None)) -> "tuple[dict[str, Any], list[str]]":
     """Flags and positionals; usage errors are raised as docker words them."""
     try:
         values, positional = parse(flags, args)
@@ -84,12 +82,12 @@ def daemon_error(err: APIError) -> int:
     return 1
 
 
-def print_json(docs: Any) -> None:
+def print_json(docs: "Any") -> None:
     """Indented as the docker CLI indents inspect output (4 spaces)."""
     print(jsonlite.dumps_indented(docs))
 
 
-def parse_filters(values: Sequence[str]) -> str | None:
+def parse_filters(values: "Sequence[str]") -> str | None:
     """``--filter k=v`` flags as the API's filters JSON (``{"k": {"v": true}}``)."""
     if not values:
         return None
@@ -108,7 +106,7 @@ def confirm(question: str) -> bool:
     return answer in ("y", "yes")
 
 
-def write_atomically(path: str, chunks: Iterable[bytes]) -> int:
+def write_atomically(path: str, chunks: "Iterable[bytes]") -> int:
     """An archive (``save -o``, ``export -o``) written as docker's atomic writer does: to a
     temp file beside ``path``, renamed over it once complete, so that an interrupted
     download never leaves a truncated archive behind."""

@@ -5,8 +5,6 @@ web server (busybox httpd), publishes one port, then *measures* who can reach
 whom — every cell of the matrix is a real HTTP request — and cleans up.
 """
 
-from __future__ import annotations
-
 import os
 import shutil
 import subprocess

@@ -1,8 +1,6 @@
 """``system df`` and the prunes that free what it counts: ``system prune`` and
 ``container prune``, with docker's tables, prompts and ``Total reclaimed space`` line."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage
@@ -28,7 +26,7 @@ def _reclaimable(reclaimable: int, total: int) -> str:
     return f"{text} ({reclaimable * 100 // total}%)" if total > 0 else text
 
 
-def summary_rows(usage: dict[str, Any]) -> list[dict[str, Any]]:
+def summary_rows(usage: "dict[str, Any]") -> "list[dict[str, Any]]":
     """The four rows of ``docker system df`` from a ``GET /system/df`` answer."""
     images = usage.get("Images") or []
     layers = int(usage.get("LayersSize") or 0)
@@ -58,7 +56,7 @@ def summary_rows(usage: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def verbose_text(usage: dict[str, Any]) -> str:
+def verbose_text(usage: "dict[str, Any]") -> str:
     """``docker system df -v``: one table per kind of object."""
     from dockyard.cli.container import ps_rows
 
@@ -110,10 +108,10 @@ def df(ctx: Context, args: list[str]) -> int:
 
 # ------------------------------------------------------------------------ prunes
 
-def _pruner(kind: str) -> Callable[[Client, list[str]], tuple[int, str]]:
+def _pruner(kind: str) -> "Callable[[Client, list[str]], tuple[int, str]]":
     """The prune of ``kind`` (Containers, Networks, Volumes): (bytes reclaimed, docker's
     "Deleted Kind:" section, or nothing when nothing went)."""
-    def prune(client: Client, filters: list[str]) -> tuple[int, str]:
+    def prune(client: "Client", filters: list[str]) -> tuple[int, str]:
         doc = client.post(f"/{kind.lower()}/prune", query={"filters": parse_filters(filters)})
         deleted = doc.get(f"{kind}Deleted") or []
         text = f"Deleted {kind}:\n" + "".join(f"{d}\n" for d in deleted) + "\n" if deleted else ""
@@ -126,7 +124,7 @@ _prune_networks = _pruner("Networks")
 _prune_volumes = _pruner("Volumes")
 
 
-def prune_images(client: Client, filters: list[str]) -> tuple[int, str]:
+def prune_images(client: "Client", filters: list[str]) -> tuple[int, str]:
     """(bytes reclaimed, docker's "Deleted Images:" section) of an image prune."""
     doc = client.post("/images/prune", query={"filters": parse_filters(filters)})
     lines = []

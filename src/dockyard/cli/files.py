@@ -13,8 +13,6 @@ A local extraction goes through the same descriptor-confined extractor the daemo
 whatever names or links it carries.
 """
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.archivepath import (
@@ -122,7 +120,7 @@ def _os_message(err: Exception) -> str:
     return str(err)
 
 
-def _stat(client: Client, container: str, path: str) -> dict[str, Any]:
+def _stat(client: "Client", container: str, path: str) -> "dict[str, Any]":
     response = client.request("HEAD", f"/containers/{quote(container)}/archive",
                               query={"path": path})
     return decode_stat_header(response.headers.get(STAT_HEADER, ""))
@@ -151,7 +149,7 @@ def _check_output_path(path: str) -> None:
 class _ChunkReader:
     """The response body as a file (for tarfile), counting the bytes read."""
 
-    def __init__(self, chunks: Iterator[bytes]) -> None:
+    def __init__(self, chunks: "Iterator[bytes]") -> None:
         self._chunks = chunks
         self._buffer = b""
         self.count = 0
@@ -170,7 +168,7 @@ class _ChunkReader:
         return data
 
 
-def _from_container(client: Client, container: str, src: str, dst: str, *, follow: bool,
+def _from_container(client: "Client", container: str, src: str, dst: str, *, follow: bool,
                     quiet: bool) -> int:
     if dst != "-":
         dst = local_path(dst)
@@ -240,7 +238,7 @@ def plan_copy(src_is_dir: bool, dst: str, dst_exists: bool, dst_is_dir: bool
     return dst_dir, dst_base
 
 
-def _copy_to_local(reader: Any, src: str, src_is_dir: bool, rebase: str, dst: str) -> None:
+def _copy_to_local(reader: "Any", src: str, src_is_dir: bool, rebase: str, dst: str) -> None:
     """Extract the daemon's archive of ``src`` (entries named by its base name) at
     ``dst``; ``rebase``: the name of the link ``-L`` followed, which the copy takes."""
     import os
@@ -282,7 +280,7 @@ def _local_source(path: str, follow: bool) -> tuple[str, str, bool]:
     return resolved, rebase or archive_base(resolved), stat.S_ISDIR(st.st_mode)
 
 
-def _local_archive(path: str, top: str, buffer: BinaryIO) -> None:
+def _local_archive(path: str, top: str, buffer: "BinaryIO") -> None:
     """A tar of the local ``path`` with its entries under ``top`` (links kept as links,
     sockets left out), as docker's ``TarResource`` makes it, written to ``buffer``."""
     import os
@@ -305,7 +303,7 @@ def specifies_dir_content(path: str) -> bool:
     return base(path) == "."
 
 
-def _to_container(client: Client, container: str, src: str, dst: str, *, follow: bool,
+def _to_container(client: "Client", container: str, src: str, dst: str, *, follow: bool,
                   quiet: bool, copy_uid_gid: bool) -> int:
     dst_path, dst_exists, dst_is_dir = dst, False, False
     try:

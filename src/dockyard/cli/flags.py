@@ -6,8 +6,6 @@ Usage mistakes raise :class:`UsageError`; the CLI prints them as docker does and
 125.
 """
 
-from __future__ import annotations
-
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -29,7 +27,7 @@ class Flag:
     __slots__ = ("default", "dest", "help", "kind", "names")
 
     def __init__(self, names: tuple[str, ...], dest: str, kind: str = "str",
-                 default: Any = None, help: str = "") -> None:
+                 default: "Any" = None, help: str = "") -> None:
         self.names = names  # ("-d", "--driver")
         self.dest = dest
         # "bool", "str", "list", "int"; "optbool": a boolean that stays None unless given
@@ -39,7 +37,7 @@ class Flag:
         self.help = help
 
 
-def parse(flags: Sequence[Flag], args: Sequence[str]) -> tuple[dict[str, Any], list[str]]:
+def parse(flags: "Sequence[Flag]", args: "Sequence[str]") -> "tuple[dict[str, Any], list[str]]":
     by_name = {name: flag for flag in flags for name in flag.names}
     values: dict[str, Any] = {}
     for flag in flags:
@@ -107,7 +105,7 @@ def parse(flags: Sequence[Flag], args: Sequence[str]) -> tuple[dict[str, Any], l
     return values, positional
 
 
-def usage_text(usage: str, summary: str, flags: Sequence[Flag]) -> str:
+def usage_text(usage: str, summary: str, flags: "Sequence[Flag]") -> str:
     lines = [f"\nUsage:  {usage}\n", summary, ""]
     if flags:
         lines.append("Options:")

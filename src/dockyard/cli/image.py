@@ -1,8 +1,6 @@
 """``dockyard images``, ``image ls|rm|inspect|tag|history|save|prune``, ``import``,
 ``load``, ``save``, ``history``, ``rmi``, ``tag``."""
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -39,7 +37,7 @@ LS_HEADERS = {"Repository": "REPOSITORY", "Tag": "TAG", "ID": "IMAGE ID",
               "CreatedAt": "CREATED AT"}
 
 
-def _rows(images: list[dict[str, Any]], no_trunc: bool) -> list[dict[str, Any]]:
+def _rows(images: "list[dict[str, Any]]", no_trunc: bool) -> "list[dict[str, Any]]":
     rows = []
     for image in images:
         image_id = image["Id"] if no_trunc else image["Id"].removeprefix("sha256:")[:12]
@@ -162,7 +160,7 @@ def import_(ctx: Context, args: list[str]) -> int:
         return daemon_error(err)
 
 
-def _print_progress(lines: Any) -> int:
+def _print_progress(lines: "Any") -> int:
     """Docker's JSON progress stream: print statuses, stop at the first error."""
     for line in lines:
         doc = jsonlite.loads(line)
@@ -218,8 +216,8 @@ def _created_at(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
 
 
-def _history_rows(items: list[dict[str, Any]], human: bool, trunc: bool
-                  ) -> list[dict[str, Any]]:
+def _history_rows(items: "list[dict[str, Any]]", human: bool, trunc: bool
+                  ) -> "list[dict[str, Any]]":
     rows = []
     for item in items:
         image_id = str(item.get("Id") or "")
@@ -289,7 +287,7 @@ def save(ctx: Context, args: list[str], cmd: str = "image save") -> int:
     return _save_to(output, response.chunks())
 
 
-def _save_to(path: str, chunks: Any) -> int:
+def _save_to(path: str, chunks: "Any") -> int:
     """``save -o``: docker's errors for a directory that is not there, then the archive
     written atomically."""
     import stat

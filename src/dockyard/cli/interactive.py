@@ -5,8 +5,6 @@ the local terminal is raw while the session runs, its size is sent at the start 
 every SIGWINCH, and the detach keys (ctrl-p ctrl-q) leave the container running.
 """
 
-from __future__ import annotations
-
 import os
 import sys
 
@@ -53,7 +51,7 @@ class _RawTerminal:
         self.enabled = enabled and os.isatty(0)
         self._saved: list[Any] | None = None
 
-    def __enter__(self) -> _RawTerminal:
+    def __enter__(self) -> "_RawTerminal":
         if self.enabled:
             import termios
             import tty
@@ -70,24 +68,24 @@ class _RawTerminal:
             termios.tcsetattr(0, termios.TCSADRAIN, self._saved)
 
 
-def session(stream: Hijacked, *, stdin: bool, tty: bool, keys: bytes = b"",
-            resize: Callable[[int, int], None] | None = None) -> bool:
+def session(stream: "Hijacked", *, stdin: bool, tty: bool, keys: bytes = b"",
+            resize: "Callable[[int, int], None] | None" = None) -> bool:
     """Run one attached session to its end; True if the user typed the detach keys."""
     detached: threading.Event | None = None
     with _RawTerminal(tty and stdin), _WindowSize(resize if tty else None):
         if stdin:  # after the terminal went raw: every key from now on is read raw
             # Imported only here: threading pulls in ~8 modules (~5 ms), which an attached
             # `run` without -i would pay while its container runs.
-            import threading
+            from threading import Event, Thread
 
-            detached = threading.Event()
-            threading.Thread(target=_send_stdin, daemon=True,
-                             args=(stream, keys if tty else b"", detached)).start()
+            detached = Event()
+            Thread(target=_send_stdin, daemon=True,
+                   args=(stream, keys if tty else b"", detached)).start()
         _receive(stream)
     return detached is not None and detached.is_set()
 
 
-def _send_stdin(stream: Hijacked, keys: bytes, detached: threading.Event) -> None:
+def _send_stdin(stream: "Hijacked", keys: bytes, detached: "threading.Event") -> None:
     from dockyard.escape import EscapeFilter
 
     escape = EscapeFilter(keys)
@@ -111,7 +109,7 @@ def _send_stdin(stream: Hijacked, keys: bytes, detached: threading.Event) -> Non
             return
 
 
-def _receive(stream: Hijacked) -> None:
+def _receive(stream: "Hijacked") -> None:
     out, err = sys.stdout.buffer, sys.stderr.buffer
     try:
         for kind, data in stream.frames():
@@ -125,7 +123,7 @@ def _receive(stream: Hijacked) -> None:
 class _WindowSize:
     """The terminal's size to the daemon now and on every SIGWINCH."""
 
-    def __init__(self, resize: Callable[[int, int], None] | None) -> None:
+    def __init__(self, resize: "Callable[[int, int], None] | None") -> None:
         self.resize = resize
         self._previous: object = None
 
@@ -137,7 +135,7 @@ class _WindowSize:
             with contextlib.suppress(Exception):  # a race with the end: nothing to resize
                 self.resize(*size)
 
-    def __enter__(self) -> _WindowSize:
+    def __enter__(self) -> "_WindowSize":
         if self.resize is not None and local_size() is not None:
             import signal
 

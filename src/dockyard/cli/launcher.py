@@ -12,8 +12,6 @@ beside the script would shadow the standard library.
 Usage: ``python -m dockyard.cli.launcher PATH`` (``scripts/install.sh`` does it).
 """
 
-from __future__ import annotations
-
 import os
 import sys
 import sysconfig

@@ -5,8 +5,6 @@ interpreter's start; nothing here imports aiohttp or the engine unless the verb 
 ``daemon`` or ``demo``.
 """
 
-from __future__ import annotations
-
 import sys
 
 USAGE = """

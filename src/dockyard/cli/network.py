@@ -1,7 +1,5 @@
 """``dockyard network create|ls|inspect|rm|connect|disconnect|prune``, docker's way."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import (
@@ -18,7 +16,6 @@ from dockyard.client.http import APIError, quote
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    import ipaddress
     from typing import Any
 
 CREATE_FLAGS = [
@@ -51,7 +48,7 @@ def _kv(values: list[str]) -> dict[str, str]:
     return out
 
 
-def _ipam_config(opts: dict[str, Any]) -> list[dict[str, Any]]:
+def _ipam_config(opts: "dict[str, Any]") -> "list[dict[str, Any]]":
     """Pair every gateway, ip-range and aux address with the subnet that holds it, as the
     docker CLI does before it sends the request."""
     subnets = opts["subnet"]
@@ -68,7 +65,7 @@ def _ipam_config(opts: dict[str, Any]) -> list[dict[str, Any]]:
         except ValueError:
             nets.append(None)
 
-    def owner(address: str, what: str) -> dict[str, Any]:
+    def owner(address: str, what: str) -> "dict[str, Any]":
         try:
             value = ipaddress.ip_network(address, strict=False)
         except ValueError:
@@ -141,7 +138,7 @@ LS_HEADERS = {"ID": "NETWORK ID", "Name": "NAME", "Driver": "DRIVER", "Scope": "
               "CreatedAt": "CREATED AT"}
 
 
-def _row(network: dict[str, Any], no_trunc: bool) -> dict[str, Any]:
+def _row(network: "dict[str, Any]", no_trunc: bool) -> "dict[str, Any]":
     labels = network.get("Labels") or {}
     return {
         "ID": network["Id"] if no_trunc else network["Id"][:12],
@@ -179,7 +176,7 @@ INSPECT_FLAGS = [
 ]
 
 
-def print_inspected(docs: list[Any], fmt: str | None) -> None:
+def print_inspected(docs: "list[Any]", fmt: str | None) -> None:
     if fmt:
         fmt = fmt.replace("\\n", "\n").replace("\\t", "\t")
         if fmt == "json":

@@ -1,7 +1,5 @@
 """Docker's table layout, human sizes and ages, and ``--format`` handling (pure)."""
 
-from __future__ import annotations
-
 import time
 
 from dockyard.humanize import human_duration
@@ -12,7 +10,7 @@ if TYPE_CHECKING:
     from typing import Any
 
 
-def tabwrite(rows: Sequence[Sequence[str]], minwidth: int = 10, padding: int = 3) -> str:
+def tabwrite(rows: "Sequence[Sequence[str]]", minwidth: int = 10, padding: int = 3) -> str:
     """Go's ``tabwriter.NewWriter(out, 10, 1, 3, ' ', 0)`` as the docker CLI uses it: every
     column but the last is as wide as its widest cell plus 3, and at least 10."""
     if not rows:
@@ -47,7 +45,7 @@ def ago(timestamp: float, now: float | None = None) -> str:
     return human_duration((now or time.time()) - timestamp) + " ago"
 
 
-def render_rows(fmt: str, rows: Sequence[Mapping[str, Any]], headers: Mapping[str, str]
+def render_rows(fmt: str, rows: "Sequence[Mapping[str, Any]]", headers: "Mapping[str, str]"
                 ) -> str:
     """``--format``: ``table …`` gets a header row and tab alignment; anything else is one
     template line per row. The default tables skip the template engine (its import and
@@ -68,7 +66,7 @@ def render_rows(fmt: str, rows: Sequence[Mapping[str, Any]], headers: Mapping[st
     return "".join(render(fmt, dict(r)) + "\n" for r in rows)
 
 
-def _plain_table(fmt: str, rows: Sequence[Mapping[str, Any]], headers: Mapping[str, str]
+def _plain_table(fmt: str, rows: "Sequence[Mapping[str, Any]]", headers: "Mapping[str, str]"
                  ) -> str | None:
     """A ``table {{.A}}\t{{.B}}`` format of bare fields, filled in without templates."""
     if not fmt.startswith("table "):
@@ -87,7 +85,7 @@ def _plain_table(fmt: str, rows: Sequence[Mapping[str, Any]], headers: Mapping[s
     return tabwrite(table)
 
 
-def _fields(body: str, headers: Mapping[str, str]) -> list[str]:
+def _fields(body: str, headers: "Mapping[str, str]") -> list[str]:
     import re
 
     names = re.findall(r"\{\{\s*\.(\w+)", body)

@@ -5,8 +5,6 @@ Containers are killed and removed with their volumes, then every network (the pr
 that root: it would rebuild what is being removed.
 """
 
-from __future__ import annotations
-
 import argparse
 import fcntl
 import os

@@ -1,8 +1,6 @@
 """``run``/``create`` flags into the Engine API's create body, as the docker CLI builds it
 (pure: no request is made here, so it is tested without a daemon)."""
 
-from __future__ import annotations
-
 from dockyard.cli.context import environ as process_environ
 from dockyard.cli.flags import Flag, UsageError
 
@@ -105,7 +103,7 @@ def split_command(args: list[str], flags: list[Flag]) -> tuple[list[str], list[s
     return args, []
 
 
-def _env_items(values: list[str], files: list[str], environ: Mapping[str, str]) -> list[str]:
+def _env_items(values: list[str], files: list[str], environ: "Mapping[str, str]") -> list[str]:
     out = []
     for path in files:
         try:
@@ -178,7 +176,7 @@ def parse_publish(spec: str) -> list[tuple[str, str, str]]:
     return [(f"{c}/{proto}", ip, h) for c, h in zip(container_ports, hosts, strict=True)]
 
 
-def _mount(spec: str) -> dict[str, Any]:
+def _mount(spec: str) -> "dict[str, Any]":
     doc: dict[str, Any] = {"Type": "volume"}
     for item in spec.split(","):
         key, sep, value = item.partition("=")
@@ -201,7 +199,7 @@ def _mount(spec: str) -> dict[str, Any]:
     return doc
 
 
-def restart_flag(text: str) -> dict[str, Any]:
+def restart_flag(text: str) -> "dict[str, Any]":
     name, sep, count = text.partition(":")
     if sep and not count.isdigit():
         raise UsageError(f'invalid restart policy "{text}": maximum retry count must be an '
@@ -240,7 +238,7 @@ def _duration_ns(text: str, flag: str) -> int:
     return sign * round(total)
 
 
-def _healthcheck(opts: Mapping[str, Any]) -> dict[str, Any] | None:
+def _healthcheck(opts: "Mapping[str, Any]") -> "dict[str, Any] | None":
     """The ``Healthcheck`` of the create body, as the docker CLI builds it from the
     ``--health-*`` flags; None when none is given (the image's applies)."""
     durations = {"Interval": "interval", "Timeout": "timeout", "StartPeriod": "start_period",
@@ -317,9 +315,9 @@ def _kv(values: list[str]) -> dict[str, str]:
     return out
 
 
-def create_body(opts: Mapping[str, Any], image: str, cmd: list[str],
-                environ: Mapping[str, str] | None = None,
-                console_size: tuple[int, int] | None = None) -> dict[str, Any]:
+def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
+                environ: "Mapping[str, str] | None" = None,
+                console_size: tuple[int, int] | None = None) -> "dict[str, Any]":
     """The ``POST /containers/create`` body for these flags; ``console_size``: (rows,
     cols) of the local terminal, the container's terminal's first size with ``-t``."""
     environ = process_environ() if environ is None else environ

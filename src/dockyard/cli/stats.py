@@ -8,8 +8,6 @@ all at once (each takes the daemon a second), and the table printed once; otherw
 reader thread per container follows its stream and the table is redrawn in place.
 """
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, daemon_error, parse_or_usage
@@ -41,7 +39,7 @@ SUMMARY = "Display a live stream of container(s) resource usage statistics"
 # ------------------------------------------------------------ figures (pure)
 
 
-def cpu_percent(doc: dict[str, Any]) -> float:
+def cpu_percent(doc: "dict[str, Any]") -> float:
     """The container's share of the host's CPU time between the reading and the one
     before it, times the CPUs online: 100% is one whole CPU. Without a previous reading
     (a first frame, ``one-shot``) that is the share since boot; 0 when either delta is
@@ -58,7 +56,7 @@ def cpu_percent(doc: dict[str, Any]) -> float:
     return 0.0
 
 
-def memory_used(memory: dict[str, Any]) -> float:
+def memory_used(memory: "dict[str, Any]") -> float:
     """Usage less the inactive page cache, which the kernel can take back at will:
     ``total_inactive_file`` of a cgroup v1 group, else ``inactive_file`` (v2)."""
     usage = int(memory.get("usage", 0))
@@ -67,7 +65,7 @@ def memory_used(memory: dict[str, Any]) -> float:
     return float(usage - inactive if inactive < usage else usage)
 
 
-def block_io(blkio: dict[str, Any]) -> tuple[int, int]:
+def block_io(blkio: "dict[str, Any]") -> tuple[int, int]:
     """Bytes read and written: the entries whose op starts with r or w (dockerd writes
     ``Read`` on cgroup v1, ``read`` on v2)."""
     read = write = 0
@@ -80,7 +78,7 @@ def block_io(blkio: dict[str, Any]) -> tuple[int, int]:
     return read, write
 
 
-def network_io(networks: dict[str, Any] | None) -> tuple[int, int]:
+def network_io(networks: "dict[str, Any] | None") -> tuple[int, int]:
     rx = sum(int(n.get("rx_bytes", 0)) for n in (networks or {}).values())
     tx = sum(int(n.get("tx_bytes", 0)) for n in (networks or {}).values())
     return rx, tx
@@ -106,7 +104,7 @@ def decimal_size(size: float) -> str:
     return _units(size, 1000.0, ("B", "kB", "MB", "GB", "TB", "PB", "EB"), 3)
 
 
-def row(doc: dict[str, Any] | None, container: str, trunc: bool = True) -> dict[str, str]:
+def row(doc: "dict[str, Any] | None", container: str, trunc: bool = True) -> dict[str, str]:
     """The cells of one container's line, from its reading; ``doc`` None (the reading
     failed) shows ``--``, as docker does. Keys sorted: ``{{json .}}`` prints them so."""
     if doc is None:

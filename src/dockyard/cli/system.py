@@ -1,7 +1,5 @@
 """``dockyard info``, ``version`` and the generic ``inspect``."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, daemon_error, parse_or_usage

@@ -9,8 +9,6 @@ or ``$v :=`` and ``{{else}}``; ``{{if}}/{{else if}}/{{else}}``; ``{{with}}``;
 does (``map[a:1]``, ``[a b]``, ``<no value>`` for a missing key).
 """
 
-from __future__ import annotations
-
 import json
 import re
 from collections.abc import Callable

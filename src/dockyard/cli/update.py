@@ -1,8 +1,6 @@
 """``dockyard update``: a container's restart policy and memory limits, as ``docker
 update`` changes them (the daemon warns of the resources it cannot limit)."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, parse_or_usage
@@ -25,7 +23,7 @@ FLAGS = [
 ]
 
 
-def update_body(opts: dict[str, Any]) -> dict[str, Any]:
+def update_body(opts: "dict[str, Any]") -> "dict[str, Any]":
     """The ``POST /containers/{id}/update`` body of the flags given."""
     from dockyard.cli.run_opts import memory_flag, restart_flag
 

@@ -1,7 +1,5 @@
 """``dockyard volume create|ls|inspect|rm|prune``, docker's way."""
 
-from __future__ import annotations
-
 import sys
 
 from dockyard.cli.context import Context, confirm, daemon_error, parse_filters, parse_or_usage

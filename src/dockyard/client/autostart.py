@@ -3,8 +3,6 @@
 Only for the default address: an explicit ``--host``/``DOCKER_HOST`` names a daemon
 someone else runs, and starting one there would hide a mistake."""
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys

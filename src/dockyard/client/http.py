@@ -6,8 +6,6 @@ connection per request (``Connection: close``); bodies framed by Content-Length,
 encoding, or the end of the stream.
 """
 
-from __future__ import annotations
-
 import _socket
 
 from dockyard.client import jsonlite as json
@@ -36,13 +34,13 @@ class APIError(Exception):
 
 
 class Response:
-    def __init__(self, status: int, headers: dict[str, str], reader: _Reader) -> None:
+    def __init__(self, status: int, headers: dict[str, str], reader: "_Reader") -> None:
         self.status = status
         self.headers = headers
         self._reader = reader
         self._body: bytes | None = None
 
-    def chunks(self) -> Iterator[bytes]:
+    def chunks(self) -> "Iterator[bytes]":
         """The body as it arrives (event streams, progress)."""
         if self._body is not None:
             yield self._body
@@ -60,7 +58,7 @@ class Response:
         """Stop a streamed body from another thread (its reader then sees the end)."""
         self._reader.shut_down()
 
-    def lines(self) -> Iterator[bytes]:
+    def lines(self) -> "Iterator[bytes]":
         pending = b""
         for chunk in self.chunks():
             pending += chunk
@@ -77,7 +75,7 @@ class Response:
             self._body = b"".join(self.chunks())
         return self._body
 
-    def json(self) -> Any:
+    def json(self) -> "Any":
         return json.loads(self.body) if self.body else None
 
 
@@ -105,7 +103,7 @@ class _Reader:
         data, self._buf = self._buf[:n], self._buf[n:]
         return data
 
-    def chunked(self) -> Iterator[bytes]:
+    def chunked(self) -> "Iterator[bytes]":
         while True:
             size = int(self.line().split(b";")[0], 16)
             if size == 0:
@@ -114,7 +112,7 @@ class _Reader:
             yield self.exactly(size)
             self.line()
 
-    def until_eof(self) -> Iterator[bytes]:
+    def until_eof(self) -> "Iterator[bytes]":
         if self._buf:
             yield self._buf
             self._buf = b""
@@ -150,7 +148,7 @@ def quote(text: str) -> str:
     return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in text.encode())
 
 
-def encode_query(pairs: Mapping[str, Any]) -> str:
+def encode_query(pairs: "Mapping[str, Any]") -> str:
     """``urlencode(pairs, doseq=True, quote_via=quote)`` without importing urllib (its
     import costs more than a whole request to the daemon, and every CLI run pays it)."""
     parts: list[str] = []
@@ -182,7 +180,7 @@ class Client:
         self.version = version
         self.timeout = timeout
 
-    def url(self, path: str, query: Query | None = None) -> str:
+    def url(self, path: str, query: "Query | None" = None) -> str:
         prefix = f"/v{self.version}" if self.version else ""
         url = prefix + path
         if query:
@@ -192,9 +190,9 @@ class Client:
         return url
 
     def request(
-        self, method: str, path: str, *, query: Query | None = None,
-        body: bytes | BinaryIO | None = None, json_body: Any = None,
-        headers: Mapping[str, str] | None = None, check: bool = True, stream: bool = False,
+        self, method: str, path: str, *, query: "Query | None" = None,
+        body: "bytes | BinaryIO | None" = None, json_body: "Any" = None,
+        headers: "Mapping[str, str] | None" = None, check: bool = True, stream: bool = False,
     ) -> Response:
         """One request on a fresh connection. The body is read (and the connection closed)
         before returning unless ``stream``: then the caller iterates ``chunks``/``lines``,
@@ -240,13 +238,13 @@ class Client:
             _ = response.body
         return response
 
-    def get(self, path: str, query: Query | None = None) -> Any:
+    def get(self, path: str, query: "Query | None" = None) -> "Any":
         return self.request("GET", path, query=query).json()
 
-    def post(self, path: str, body: Any = None, query: Query | None = None) -> Any:
+    def post(self, path: str, body: "Any" = None, query: "Query | None" = None) -> "Any":
         return self.request("POST", path, query=query, json_body=body).json()
 
-    def delete(self, path: str, query: Query | None = None) -> Any:
+    def delete(self, path: str, query: "Query | None" = None) -> "Any":
         return self.request("DELETE", path, query=query).json()
 
 
@@ -275,7 +273,7 @@ class Hijacked:
         self._buf += data
         return bool(data)
 
-    def frames(self) -> Iterator[tuple[int, bytes]]:
+    def frames(self) -> "Iterator[tuple[int, bytes]]":
         """(stream, data) pairs: 1 stdout, 2 stderr; a tty stream is all stdout."""
         try:
             while True:
@@ -321,8 +319,8 @@ class Hijacked:
         self._sock.close()
 
 
-def hijack(client: Client, path: str, *, query: Query | None = None,
-           json_body: Any = None) -> Hijacked:
+def hijack(client: Client, path: str, *, query: "Query | None" = None,
+           json_body: "Any" = None) -> Hijacked:
     """POST with ``Upgrade: tcp``, as the docker CLI attaches; errors raise APIError."""
     body = json.dumps(json_body if json_body is not None else {}).encode()
     head = [f"POST {client.url(path, query)} HTTP/1.1", "Host: dockyard",
@@ -354,7 +352,7 @@ class _Buffered(Hijacked):
         self._data = data
         self.tty = tty
 
-    def frames(self) -> Iterator[tuple[int, bytes]]:
+    def frames(self) -> "Iterator[tuple[int, bytes]]":
         data = self._data
         if self.tty:
             if data:

@@ -40,7 +40,7 @@ def test_launcher_names_the_interpreter_it_was_asked_for() -> None:
 
 def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
     # Each of these costs 0.5-5 ms of every command at this machine's speed (os alone ~2 ms:
-    # it builds _collections_abc; _json, a shared library, ~0.5 ms).
+    # it builds _collections_abc; __future__, and _json as a shared library, ~0.5 ms each).
     probe = tmp_path / "probe"
     probe.write_text(
         launcher_text(sys.executable).replace(
@@ -49,7 +49,7 @@ def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
             "for argv in sys.argv[1:]:\n"
             "    main(['--host', 'unix:///nonexistent/dockyard.sock', *argv.split()])\n"
             "heavy = ('os', '_collections_abc', 're', 'json', 'typing', 'enum', 'socket',\n"
-            "         '_json')\n"
+            "         '__future__', '_json')\n"
             "print(' '.join(m for m in heavy if m in sys.modules))\n"))
     commands = ["network create --label a=b net1", "network rm net1", "network ls",
                 "run -d --network net1 -e A=1 -p 8080:80 --name web busybox sleep 60",
