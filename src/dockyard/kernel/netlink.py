@@ -23,10 +23,10 @@ def add_addresses(rtnl: Rtnl, index: int, addresses: tuple[str, ...]) -> None:
 
 
 def create_bridge(rtnl: Rtnl, name: str, addresses: tuple[str, ...], mtu: int) -> None:
-    rtnl.create_bridge(name, mtu)
-    index = rtnl.require_index(name)
-    add_addresses(rtnl, index, addresses)
-    rtnl.set_up(index)
+    # Born up, then given its addresses: one request fewer than setting it up after
+    # (~0.1 ms of a network create), and the same bridge in the end.
+    rtnl.create_bridge(name, mtu, up=True)
+    add_addresses(rtnl, rtnl.require_index(name), addresses)
 
 
 def delete_link(rtnl: Rtnl, name: str) -> None:

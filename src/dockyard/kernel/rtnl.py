@@ -227,12 +227,13 @@ class Rtnl:
             raise NetlinkError(errno.ENODEV, f"no interface {name}")
         return index
 
-    def create_bridge(self, name: str, mtu: int = 0) -> None:
+    def create_bridge(self, name: str, mtu: int = 0, *, up: bool = False) -> None:
         attrs = attr_str(IFLA_IFNAME, name) + nested(IFLA_LINKINFO, attr_str(IFLA_INFO_KIND,
                                                                             "bridge"))
         if mtu:
             attrs += attr_u32(IFLA_MTU, mtu)
-        self.request(RTM_NEWLINK, _IFINFOMSG.pack(0, 0, 0, 0, 0) + attrs,
+        flags = IFF_UP if up else 0
+        self.request(RTM_NEWLINK, _IFINFOMSG.pack(0, 0, 0, flags, IFF_UP) + attrs,
                      NLM_F_CREATE | NLM_F_EXCL)
 
     def create_veth(self, name: str, *, master: int, peer_name: str, peer_netns_fd: int,

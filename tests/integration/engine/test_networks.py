@@ -33,6 +33,10 @@ def test_first_user_network_takes_172_18(engine: Engine, host: Host) -> None:
     assert net.pools[0].gateway == "172.18.0.1"
     out = host.run(["ip", "-br", "addr", "show", "dev", net.device]).stdout
     assert "172.18.0.1/16" in out
+    flags = host.run(["ip", "-o", "link", "show", "dev", net.device]).stdout.split("<")[1]
+    assert "UP" in flags.split(">")[0].split(",")
+    key = f"net/ipv4/conf/{net.device}/route_localnet"  # published ports on 127.0.0.1
+    assert host.run(["cat", f"/proc/sys/{key}"]).stdout.strip() == "1"
     assert engine.create_network("back").pools[0].subnet == "172.19.0.0/16"
 
 
