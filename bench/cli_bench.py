@@ -143,14 +143,16 @@ def state_root(on_tmpfs: bool) -> Iterator[None]:
         return
     mount_point = os.path.join(hosts.TEST_RUN_ROOT, "bench-tmpfs-" + secrets.token_hex(4))
     os.makedirs(mount_point)
-    subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "dockyard-bench", mount_point],
-                   check=True)
-    saved, hosts.TEST_RUN_ROOT = hosts.TEST_RUN_ROOT, mount_point
     try:
-        yield
+        subprocess.run(["mount", "-t", "tmpfs", "-o", "mode=0700", "dockyard-bench",
+                        mount_point], check=True)
+        saved, hosts.TEST_RUN_ROOT = hosts.TEST_RUN_ROOT, mount_point
+        try:
+            yield
+        finally:
+            hosts.TEST_RUN_ROOT = saved
+            subprocess.run(["umount", "--lazy", mount_point], check=False)
     finally:
-        hosts.TEST_RUN_ROOT = saved
-        subprocess.run(["umount", "--lazy", mount_point], check=False)
         os.rmdir(mount_point)
 
 
@@ -171,7 +173,7 @@ def describe_filesystem(path: str) -> str:
                 fstype, source = after[0], after[1]
     journal = ""
     if fstype == "ext4":
-        device = os.path.basename(source)
+        device = os.path.basename(os.path.realpath(source))  # /dev/mapper/x -> dm-0
         has = any(name.startswith(device + "-") for name in _listdir("/proc/fs/jbd2"))
         journal = " with a journal" if has else " without a journal"
     here = _create_cost(path)
