@@ -9,21 +9,19 @@ or ``$v :=`` and ``{{else}}``; ``{{if}}/{{else if}}/{{else}}``; ``{{with}}``;
 does (``map[a:1]``, ``[a b]``, ``<no value>`` for a missing key).
 """
 
-import json
-import re
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dockyard.client import jsonlite
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:  # typing and collections.abc cost milliseconds of a command's start
+    from collections.abc import Callable
+    from typing import Any
+
+# Written without re, json and dataclasses: importing those (and the enum, inspect and
+# functools they pull in) cost ~25 ms here, more than the rest of an ``inspect -f``.
 
 
 class TemplateError(Exception):
     pass
-
-
-_ACTION = re.compile(r"\{\{(-\s)?(.*?)(\s-)?\}\}", re.S)
-_TOKEN = re.compile(
-    r'\s*(?:(?P<str>"(?:[^"\\]|\\.)*"|`[^`]*`)|(?P<pipe>\|)|(?P<assign>:=)|(?P<comma>,)'
-    r"|(?P<lp>\()|(?P<rp>\))|(?P<word>[^\s|,()]+))")
 
 
 class _Missing:
@@ -39,57 +37,99 @@ MISSING = _Missing()
 # ----------------------------------------------------------------- parse tree
 
 
-@dataclass
 class _Text:
-    text: str
+    __slots__ = ("text",)
+
+    def __init__(self, text: str) -> None:
+        self.text = text
 
 
-@dataclass
 class _Action:
-    words: list[str]
+    __slots__ = ("words",)
+
+    def __init__(self, words: "list[str]") -> None:
+        self.words = words
 
 
-@dataclass
 class _Block:
-    kind: str  # "range", "if", "with"
-    words: list[str]
-    body: list[Any] = field(default_factory=list)
-    orelse: list[Any] = field(default_factory=list)
+    __slots__ = ("body", "kind", "orelse", "words")
+
+    def __init__(self, kind: str, words: "list[str]") -> None:
+        self.kind = kind  # "range", "if", "with"
+        self.words = words
+        self.body: list[Any] = []
+        self.orelse: list[Any] = []
 
 
-def _tokens(source: str) -> list[str]:
-    out = []
-    pos = 0
-    while pos < len(source):
-        match = _TOKEN.match(source, pos)
-        if match is None or match.end() == pos:
-            if source[pos:].strip():
-                raise TemplateError(f"unexpected {source[pos:]!r} in action")
-            break
-        out.append(match.group(0).strip())
-        pos = match.end()
-    return [t for t in out if t]
+_SINGLES = "|,()"  # each a token by itself
 
 
-def parse(template: str) -> list[Any]:
+def _tokens(source: str) -> "list[str]":
+    """An action's words: quoted strings, ``|``, ``,``, ``(``, ``)``, ``:=`` and words."""
+    out: list[str] = []
+    pos, end = 0, len(source)
+    while True:
+        while pos < end and source[pos].isspace():
+            pos += 1
+        if pos == end:
+            return out
+        char = source[pos]
+        if char == '"':
+            stop = pos + 1
+            while stop < end and source[stop] != '"':
+                stop += 2 if source[stop] == "\\" else 1
+            if stop >= end:
+                raise TemplateError("unterminated quoted string")
+            stop += 1
+        elif char == "`":
+            stop = source.find("`", pos + 1) + 1
+            if stop == 0:
+                raise TemplateError("unterminated raw quoted string")
+        elif char in _SINGLES:
+            stop = pos + 1
+        elif source.startswith(":=", pos):
+            stop = pos + 2
+        else:
+            stop = pos + 1
+            while (stop < end and not source[stop].isspace() and source[stop] not in _SINGLES
+                   and not source.startswith(":=", stop)):
+                stop += 1
+        out.append(source[pos:stop])
+        pos = stop
+
+
+def _items(template: str) -> "list[tuple[str, Any]]":
+    """The template as ("text", text) and ("action", words) in order. ``{{- `` trims the
+    white space before an action, `` -}}`` the white space after it."""
     items: list[tuple[str, Any]] = []
     pos = 0
-    for match in _ACTION.finditer(template):
-        text = template[pos:match.start()]
-        if match.group(1):
-            text = text.rstrip()
+    while True:
+        start = template.find("{{", pos)
+        end = template.find("}}", start + 2) if start >= 0 else -1
+        if end < 0:
+            break
+        text, inner = template[pos:start], template[start + 2:end]
+        if len(inner) >= 2 and inner[0] == "-" and inner[1].isspace():
+            text, inner = text.rstrip(), inner[2:]
+        trim_after = len(inner) >= 2 and inner[-1] == "-" and inner[-2].isspace()
+        if trim_after:
+            inner = inner[:-2]
         items.append(("text", text))
-        items.append(("action", _tokens(match.group(2))))
-        pos = match.end()
-        if match.group(3):
-            rest = template[pos:]
-            pos += len(rest) - len(rest.lstrip())
+        items.append(("action", _tokens(inner)))
+        pos = end + 2
+        if trim_after:
+            while pos < len(template) and template[pos].isspace():
+                pos += 1
     items.append(("text", template[pos:]))
-    tree, _ = _build(items, 0, top=True)
+    return items
+
+
+def parse(template: str) -> "list[Any]":
+    tree, _ = _build(_items(template), 0, top=True)
     return tree
 
 
-def _build(items: list[tuple[str, Any]], i: int, top: bool = False) -> tuple[list[Any], int]:
+def _build(items: "list[tuple[str, Any]]", i: int, top: bool = False) -> "tuple[list[Any], int]":
     out: list[Any] = []
     while i < len(items):
         kind, value = items[i]
@@ -119,7 +159,7 @@ def _build(items: list[tuple[str, Any]], i: int, top: bool = False) -> tuple[lis
     return out, i
 
 
-def _finish_block(block: _Block, items: list[tuple[str, Any]], i: int) -> int:
+def _finish_block(block: _Block, items: "list[tuple[str, Any]]", i: int) -> int:
     words = items[i][1]
     if words[0] == "end":
         return i + 1
@@ -139,7 +179,7 @@ def _finish_block(block: _Block, items: list[tuple[str, Any]], i: int) -> int:
 # ----------------------------------------------------------------- evaluation
 
 
-def go_str(value: Any) -> str:
+def go_str(value: "Any") -> str:
     """Go's ``%v``."""
     if value is MISSING:
         return "<no value>"
@@ -156,7 +196,7 @@ def go_str(value: Any) -> str:
     return str(value)
 
 
-def truthy(value: Any) -> bool:
+def truthy(value: "Any") -> bool:
     if value is MISSING or value is None:
         return False
     if isinstance(value, bool):
@@ -168,15 +208,14 @@ def truthy(value: Any) -> bool:
     return True
 
 
-def _go_json(value: Any) -> str:
+def _go_json(value: "Any") -> str:
     # Insertion order: the daemon writes objects in the order of Docker's structs, which
     # is what Go's json prints for them (and stored maps come sorted, as Go sorts maps).
-    text = json.dumps(None if value is MISSING else value,
-                      separators=(",", ":"), ensure_ascii=False)
+    text = jsonlite.dumps_compact(None if value is MISSING else value)
     return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
-def _index(value: Any, *keys: Any) -> Any:
+def _index(value: "Any", *keys: "Any") -> "Any":
     for key in keys:
         if isinstance(value, dict):
             value = value.get(key, MISSING)
@@ -187,27 +226,62 @@ def _index(value: Any, *keys: Any) -> Any:
     return value
 
 
-def _printf(fmt: str, *args: Any) -> str:
-    converted = re.sub(r"%[-+# 0-9.]*[vdsqtx]", lambda m: m.group(0)[:-1] + (
-        "r" if m.group(0)[-1] == "q" else "s" if m.group(0)[-1] in "vt" else m.group(0)[-1]),
-        fmt)
-    values = tuple(go_str(a) if not isinstance(a, int | float) or isinstance(a, bool)
-                   else a for a in args)
+_PRINTF_FLAGS = "-+# 0123456789."
+_PRINTF_VERBS = {"v": "s", "t": "s", "q": "s", "d": "d", "s": "s", "x": "x"}
+
+
+def _python_format(fmt: str) -> "tuple[str, list[str]]":
+    """Go's printf format as Python's % operator spells it (%v, %t and %q print as %s),
+    and the Go verb of each argument in turn."""
+    out, verbs = [], []
+    pos = 0
+    while (start := fmt.find("%", pos)) >= 0:
+        if fmt.startswith("%%", start):  # a literal %: takes no argument
+            out.append(fmt[pos:start + 2])
+            pos = start + 2
+            continue
+        stop = start + 1
+        while stop < len(fmt) and fmt[stop] in _PRINTF_FLAGS:
+            stop += 1
+        verb = fmt[stop] if stop < len(fmt) else ""
+        if verb not in _PRINTF_VERBS:  # not a verb this subset knows: a literal %
+            out.append(fmt[pos:start] + "%%")
+            pos = start + 1
+            continue
+        out.append(fmt[pos:stop] + _PRINTF_VERBS[verb])
+        verbs.append(verb)
+        pos = stop + 1
+    out.append(fmt[pos:])
+    return "".join(out), verbs
+
+
+def _printf(fmt: str, *args: "Any") -> str:
+    converted, verbs = _python_format(fmt)
+    values = tuple(_printf_arg(arg, verbs[i] if i < len(verbs) else "")
+                   for i, arg in enumerate(args))
     try:
         return converted % values
     except (TypeError, ValueError) as err:
         raise TemplateError(f"printf: {err}") from None
 
 
-def _truncate(value: Any, n: Any) -> str:
+def _printf_arg(value: "Any", verb: str) -> "Any":
+    if verb == "q":  # Go quotes as JSON does: double quotes, \\ and " escaped
+        return jsonlite.dumps_compact(go_str(value))
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    return go_str(value)
+
+
+def _truncate(value: "Any", n: "Any") -> str:
     return go_str(value)[:int(n)]
 
 
-def _pad(value: Any, left: Any, right: Any) -> str:
+def _pad(value: "Any", left: "Any", right: "Any") -> str:
     return " " * int(left) + go_str(value) + " " * int(right)
 
 
-FUNCS: dict[str, Callable[..., Any]] = {
+FUNCS: "dict[str, Callable[..., Any]]" = {
     "json": _go_json,
     "index": _index,
     "len": lambda v: len(v) if v is not MISSING and v is not None else 0,
@@ -232,20 +306,20 @@ FUNCS: dict[str, Callable[..., Any]] = {
 
 
 class _Scope:
-    def __init__(self, root: Any) -> None:
+    def __init__(self, root: "Any") -> None:
         self.vars: list[dict[str, Any]] = [{"$": root}]
 
-    def get(self, name: str) -> Any:
+    def get(self, name: str) -> "Any":
         for frame in reversed(self.vars):
             if name in frame:
                 return frame[name]
         raise TemplateError(f'undefined variable "{name}"')
 
-    def set(self, name: str, value: Any) -> None:
+    def set(self, name: str, value: "Any") -> None:
         self.vars[-1][name] = value
 
 
-def _field(value: Any, path: list[str]) -> Any:
+def _field(value: "Any", path: list[str]) -> "Any":
     for name in path:
         if not name:
             continue
@@ -258,10 +332,10 @@ def _field(value: Any, path: list[str]) -> Any:
     return value
 
 
-def _operand(word: str, dot: Any, scope: _Scope) -> tuple[bool, Any]:
+def _operand(word: str, dot: "Any", scope: _Scope) -> "tuple[bool, Any]":
     """(is a function name, value)."""
     if word.startswith('"'):
-        return False, json.loads(word)
+        return False, jsonlite.loads(word)
     if word.startswith("`"):
         return False, word[1:-1]
     if word.startswith("."):
@@ -274,16 +348,26 @@ def _operand(word: str, dot: Any, scope: _Scope) -> tuple[bool, Any]:
         return False, word == "true"
     if word == "nil":
         return False, None
-    if re.fullmatch(r"-?\d+", word):
-        return False, int(word)
-    if re.fullmatch(r"-?\d*\.\d+", word):
-        return False, float(word)
+    number = _number(word)
+    if number is not None:
+        return False, number
     if word in FUNCS:
         return True, FUNCS[word]
     raise TemplateError(f'function "{word}" not defined')
 
 
-def _command(words: list[str], dot: Any, scope: _Scope, piped: list[Any]) -> Any:
+def _number(word: str) -> "int | float | None":
+    """An integer (``-?\\d+``) or a decimal (``-?\\d*\\.\\d+``) literal; None if not one."""
+    digits = word[1:] if word.startswith("-") else word
+    if digits.isdecimal():
+        return int(word)
+    whole, dot, fraction = digits.partition(".")
+    if dot and (not whole or whole.isdecimal()) and fraction.isdecimal():
+        return float(word)
+    return None
+
+
+def _command(words: list[str], dot: "Any", scope: _Scope, piped: "list[Any]") -> "Any":
     args: list[Any] = []
     fn: Callable[..., Any] | None = None
     i = 0
@@ -320,7 +404,7 @@ def _command(words: list[str], dot: Any, scope: _Scope, piped: list[Any]) -> Any
     return args[0]
 
 
-def _pipeline(words: list[str], dot: Any, scope: _Scope) -> Any:
+def _pipeline(words: list[str], dot: "Any", scope: _Scope) -> "Any":
     assign: list[str] = []
     if ":=" in words:
         at = words.index(":=")
@@ -345,7 +429,7 @@ def _pipeline(words: list[str], dot: Any, scope: _Scope) -> Any:
     return result
 
 
-def _run(nodes: list[Any], dot: Any, scope: _Scope, out: list[str]) -> None:
+def _run(nodes: "list[Any]", dot: "Any", scope: _Scope, out: list[str]) -> None:
     for node in nodes:
         if isinstance(node, _Text):
             out.append(node.text)
@@ -364,7 +448,7 @@ def _run(nodes: list[Any], dot: Any, scope: _Scope, out: list[str]) -> None:
                 _run(node.orelse, dot, scope, out)
 
 
-def _range(node: _Block, dot: Any, scope: _Scope, out: list[str]) -> None:
+def _range(node: _Block, dot: "Any", scope: _Scope, out: list[str]) -> None:
     words = node.words
     names: list[str] = []
     if ":=" in words:
@@ -396,7 +480,7 @@ def _range(node: _Block, dot: Any, scope: _Scope, out: list[str]) -> None:
         scope.vars.pop()
 
 
-def render(template: str, data: Any) -> str:
+def render(template: str, data: "Any") -> str:
     """``template`` applied to ``data`` (decoded JSON), as Go would print it."""
     tree = parse(template)
     out: list[str] = []

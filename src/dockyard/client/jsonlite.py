@@ -118,7 +118,16 @@ def dumps_indented(value: "Any", indent: int = 4) -> str:
     return "".join(out)
 
 
-def _indented(value: "Any", out: list[str], step: str, newline: str) -> None:
+def dumps_compact(value: "Any") -> str:
+    """``json.dumps(value, separators=(",", ":"), ensure_ascii=False)``: a template's
+    ``{{json .X}}``."""
+    out: list[str] = []
+    _indented(value, out, "", "", colon=":")
+    return "".join(out)
+
+
+def _indented(value: "Any", out: list[str], step: str, newline: str,
+              colon: str = ": ") -> None:
     scalar = _scalar(value, _unicode_string)
     if scalar is not None:
         out.append(scalar)
@@ -130,7 +139,7 @@ def _indented(value: "Any", out: list[str], step: str, newline: str) -> None:
         out.append("[")
         for index, item in enumerate(value):
             out.append(inner if index == 0 else "," + inner)
-            _indented(item, out, step, inner)
+            _indented(item, out, step, inner, colon)
         out.append(newline + "]")
     elif isinstance(value, dict):
         if not value:
@@ -141,8 +150,8 @@ def _indented(value: "Any", out: list[str], step: str, newline: str) -> None:
         for index, (key, item) in enumerate(value.items()):
             out.append(inner if index == 0 else "," + inner)
             out.append(_unicode_string(_key(key)))
-            out.append(": ")
-            _indented(item, out, step, inner)
+            out.append(colon)
+            _indented(item, out, step, inner, colon)
         out.append(newline + "}")
     else:
         _unencodable(value)

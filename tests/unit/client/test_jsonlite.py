@@ -50,9 +50,11 @@ INDENTED = [
 @pytest.mark.parametrize("doc", INDENTED)
 def test_indented_output_is_what_inspect_prints_with_json(doc: object) -> None:
     assert jsonlite.dumps_indented(doc) == json.dumps(doc, indent=4, ensure_ascii=False)
+    assert jsonlite.dumps_compact(doc) == json.dumps(doc, separators=(",", ":"),
+                                                     ensure_ascii=False)
 
 
-def test_indented_output_on_random_documents() -> None:
+def test_indented_and_compact_output_on_random_documents() -> None:
     rng = random.Random(7)
 
     def value(depth: int) -> object:
@@ -72,6 +74,8 @@ def test_indented_output_on_random_documents() -> None:
     for _ in range(300):
         doc = value(0)
         assert jsonlite.dumps_indented(doc) == json.dumps(doc, indent=4, ensure_ascii=False)
+        assert jsonlite.dumps_compact(doc) == json.dumps(doc, separators=(",", ":"),
+                                                         ensure_ascii=False)
 
 
 def test_indented_refuses_what_json_refuses() -> None:
