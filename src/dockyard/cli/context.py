@@ -36,20 +36,31 @@ class Context:
         in the background when none answers (the embedded default)."""
         if self._client is not None:
             return self._client
-        explicit = self.host or getenv("DOCKER_HOST")
-        if explicit:
-            self._client = Client(explicit)
+        url, chosen = self.address()
+        if chosen:
+            self._client = Client(url)
             return self._client
-        exec_root = getenv("DOCKYARD_EXEC_ROOT") or "/run/dockyard"
-        client = Client("unix://" + exec_root.rstrip("/") + "/dockyard.sock")
+        client = Client(url)
         try:
             client.request("GET", "/_ping")
         except ConnectError:
             from dockyard.client.autostart import start_daemon
 
-            start_daemon(client, exec_root)
+            start_daemon(client, self._exec_root())
         self._client = client
         return client
+
+    def address(self) -> "tuple[str, bool]":
+        """The daemon's URL, and whether the user chose it (``--host`` or ``DOCKER_HOST``)
+        rather than the default socket."""
+        chosen = self.host or getenv("DOCKER_HOST")
+        if chosen:
+            return chosen, True
+        return "unix://" + self._exec_root().rstrip("/") + "/dockyard.sock", False
+
+    @staticmethod
+    def _exec_root() -> str:
+        return getenv("DOCKYARD_EXEC_ROOT") or "/run/dockyard"
 
 
 if TYPE_CHECKING:

@@ -1,7 +1,7 @@
 """``dockyard images``, ``image ls|rm|inspect|tag|history|save|prune``, ``import``,
 ``load``, ``save``, ``history``, ``rmi``, ``tag``."""
 
-import os
+import posix
 import sys
 
 from dockyard.cli.context import (
@@ -184,7 +184,7 @@ def load(ctx: Context, args: list[str]) -> int:
             with open(opts["input"], "rb") as handle:
                 data = handle.read()
         else:
-            if os.isatty(0):
+            if posix.isatty(0):
                 print("requested load from stdin, but stdin is empty", file=sys.stderr)
                 return 1
             data = sys.stdin.buffer.read()
@@ -271,7 +271,7 @@ def save(ctx: Context, args: list[str], cmd: str = "image save") -> int:
         [Flag(("-o", "--output"), "output", help="Write to a file, instead of STDOUT")],
         args, (1, None))
     output = opts["output"]
-    if not output and os.isatty(1):
+    if not output and posix.isatty(1):
         print("cowardly refusing to save to a terminal. Use the -o flag or redirect",
               file=sys.stderr)
         return 1
@@ -290,6 +290,7 @@ def save(ctx: Context, args: list[str], cmd: str = "image save") -> int:
 def _save_to(path: str, chunks: "Any") -> int:
     """``save -o``: docker's errors for a directory that is not there, then the archive
     written atomically."""
+    import os
     import stat
 
     directory = os.path.dirname(os.path.abspath(path))

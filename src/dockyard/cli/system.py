@@ -21,18 +21,17 @@ def version(ctx: Context, args: list[str]) -> int:
                              "Show the Dockyard version information",
                              [Flag(("-f", "--format"), "format",
                                    help="Format output using a custom template")], args, (0, 0))
-    import os
+    import posix
 
-    # (os.uname and sys.version_info, not the platform module: it imports re)
-    machine = os.uname().machine
+    # (uname and sys.version_info, not the platform module: it imports re)
+    machine = posix.uname().machine
     python_version = ".".join(str(n) for n in sys.version_info[:3])
     client_doc: dict[str, Any] = {
         "Version": __version__, "ApiVersion": "1.50", "Os": "linux",
         "Arch": machine, "GoVersion": "python" + python_version}
     server: Any = None
     error = None
-    host = ctx.host or os.environ.get("DOCKER_HOST") or "unix://" + os.path.join(
-        os.environ.get("DOCKYARD_EXEC_ROOT") or "/run/dockyard", "dockyard.sock")
+    host, chosen = ctx.address()
     try:
         server = Client(host).get("/version")
     except (ConnectError, APIError) as err:
@@ -53,7 +52,7 @@ def version(ctx: Context, args: list[str]) -> int:
                   f"{server['MinAPIVersion']})\n"
                   f"  OS/Arch:          {server['Os']}/{server['Arch']}\n"
                   f"  Kernel:           {server['KernelVersion']}")
-    if error is not None and (ctx.host or os.environ.get("DOCKER_HOST")):
+    if error is not None and chosen:
         print(str(error if isinstance(error, ConnectError) else
                   f"Error response from daemon: {error}"), file=sys.stderr)
         return 1

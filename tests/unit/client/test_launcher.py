@@ -53,7 +53,8 @@ def test_common_commands_import_no_heavy_stdlib_modules(tmp_path: Path) -> None:
             "print(' '.join(m for m in heavy if m in sys.modules))\n"))
     commands = ["network create --label a=b net1", "network rm net1", "network ls",
                 "run -d --network net1 -e A=1 -p 8080:80 --name web busybox sleep 60",
-                "rm -f web", "ps"]
+                "rm -f web", "ps", "images", "image inspect busybox", "exec web true",
+                "run --rm busybox true"]
     out = subprocess.run([sys.executable, "-S", str(probe), *commands], capture_output=True,
                          text=True, timeout=30)
     assert out.stderr.count("Cannot connect to the Dockyard daemon") == len(commands), out.stderr
