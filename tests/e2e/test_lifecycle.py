@@ -118,6 +118,21 @@ def test_daemon_start_starts_always_even_after_stop_but_not_unless_stopped(
                and inspect(d, "al")["State"]["Pid"] != pid)
 
 
+def test_a_start_after_a_stop_puts_the_restart_policy_back(box: Daemon) -> None:
+    # `stop` marks the container stopped by its user, so `always` leaves it down; `start`
+    # takes that back, and the next crash restarts it again.
+    d = box
+    ok(d.cli("run", "-d", "--name", "pol", "--restart", "always", "busybox", "sleep", "300"))
+    ok(d.cli("stop", "-t", "0", "pol"))
+    ok(d.cli("start", "pol"))
+    pid = inspect(d, "pol")["State"]["Pid"]
+    os.kill(pid, signal.SIGKILL)
+    # (Running is already true while it waits to restart, as in Docker, with Pid 0.)
+    eventually(lambda: inspect(d, "pol")["State"]["Status"] == "running"
+               and inspect(d, "pol")["State"]["Pid"] not in (0, pid))
+    assert inspect(d, "pol")["RestartCount"] == 1
+
+
 def test_the_command_is_pid_1_unless_an_init_is_asked_for(box: Daemon) -> None:
     """As in Docker: the command is PID 1; --init (or dockerd --init, for containers that
     do not choose) puts an init there, which passes signals on."""

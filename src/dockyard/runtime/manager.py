@@ -513,8 +513,8 @@ class ContainerManager:
                 raise Conflict("cannot start a paused container, try unpause instead")
             if c.state.status == RUNNING:
                 return c
-            c = self._save(c.with_state(manually_stopped=False))
-            return self._start(c)
+            # Written by _start's first save, with STARTING: one row write fewer a start.
+            return self._start(c.with_state(manually_stopped=False))
 
     def _start(self, c: Container) -> Container:
         previous = c.state.status
