@@ -109,6 +109,7 @@ class SqliteStore:
         )
         self._reader_lock = threading.Lock()
         self._writing = threading.local()  # .depth: this thread's open transactions
+        self._revision_queries: dict[tuple[str, ...], tuple[str, tuple[str, ...]]] = {}
 
     def _read(self, sql: str, params: Sequence[object] = ()) -> list[Any]:
         """A read's rows: from the reader's connection, unless this thread is writing.
@@ -148,11 +149,15 @@ class SqliteStore:
     def revision(self, kinds: Iterable[str] | None = None) -> int:
         if kinds is None:
             return int(self._read(_REVISION)[0][0])
-        names = [f"revision:{kind}" for kind in kinds]
-        marks = ",".join("?" * len(names))
-        rows = self._read(
-            f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})", names)
-        return int(rows[0][0])
+        kinds = tuple(kinds)
+        query = self._revision_queries.get(kinds)
+        if query is None:  # asked before every cached read: built once per set of kinds
+            names = tuple(f"revision:{kind}" for kind in kinds)
+            marks = ",".join("?" * len(names))
+            query = (f"SELECT coalesce(sum(value), 0) FROM meta WHERE name IN ({marks})",
+                     names)
+            self._revision_queries[kinds] = query
+        return int(self._read(*query)[0][0])
 
     def close(self) -> None:
         with self._reader_lock:
