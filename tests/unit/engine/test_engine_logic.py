@@ -8,6 +8,7 @@ import pytest
 
 from dockyard import plan
 from dockyard.engine import Engine, EngineConfig
+from dockyard.engine.engine import PoolRequest
 from dockyard.errors import Conflict, KernelError, Unavailable
 from dockyard.portmap import parse_publish
 from dockyard.store import MemoryStore
@@ -44,6 +45,27 @@ def test_user_network_skips_host_routes(tmp_path: Path) -> None:
     engine = _engine(tmp_path, kernel)
     kernel.routes = [ip_network("172.18.0.0/16")]
     assert engine.create_network("a").pools[0].subnet == "172.19.0.0/16"
+
+
+def test_forwarding_is_turned_on_once_per_engine(tmp_path: Path) -> None:
+    kernel = FakeKernel()
+    engine = _engine(tmp_path, kernel)  # the default bridge turned IPv4 forwarding on
+    assert plan.Sysctl("net/ipv4/ip_forward", "1") in kernel.applied
+    kernel.applied.clear()
+
+    def v6(subnet: str) -> list[PoolRequest]:
+        return [PoolRequest(), PoolRequest(subnet=subnet)]
+
+    kernel.fail_on = plan.CreateBridge
+    with pytest.raises(KernelError):
+        engine.create_network("doomed", enable_ipv6=True, pools=v6("fd00:1::/64"))
+    kernel.fail_on = None
+    engine.create_network("a", enable_ipv6=True, pools=v6("fd00:2::/64"))
+    engine.create_network("b", enable_ipv6=True, pools=v6("fd00:3::/64"))
+    keys = [s.key for s in kernel.applied if isinstance(s, plan.Sysctl)]
+    # Asked again after the failed create, never after the one that turned it on.
+    assert keys.count("net/ipv6/conf/all/forwarding") == 1
+    assert "net/ipv4/ip_forward" not in keys
 
 
 @pytest.mark.parametrize("failing", [plan.CreateBridge, plan.ApplyFirewall, plan.Sysctl])
