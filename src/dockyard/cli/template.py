@@ -227,7 +227,8 @@ def _index(value: "Any", *keys: "Any") -> "Any":
 
 
 _PRINTF_FLAGS = "-+# 0123456789."
-_PRINTF_VERBS = {"v": "s", "t": "s", "q": "s", "d": "d", "s": "s", "x": "x"}
+# Go's verbs that Python's % spells alike, and those it spells otherwise.
+_PRINTF_VERBS = {**{verb: verb for verb in "dsxXoceEfFgG"}, "v": "s", "t": "s", "q": "s"}
 
 
 def _python_format(fmt: str) -> "tuple[str, list[str]]":

@@ -15,6 +15,8 @@ DOC = {"Name": "web", "Count": 3, "Ratio": 0.25, "Tags": ["a", "b"], "Note": 'sa
     ('{{printf "%v|%t|%d|%5s|%-4s|%x|%%|%03d" .Tags true .Count "ab" "cd" 255 7}}',
      "[a b]|true|3|   ab|cd  |ff|%|007"),
     ('{{printf "%q" .Note}}', '"say \\"hi\\"\\n"'),
+    ('{{printf "%.2f|%e|%g|%X|%o|%c" .Ratio 1500.0 .Ratio 255 8 65}}',
+     "0.25|1.500000e+03|0.25|FF|10|A"),
     ('{{printf "%%d %s" .Name}}', "%d web"),
     ('{{printf "100%"}}', "100%"),
     # Number literals, signed and decimal; a word that is not one is a function name.
