@@ -75,6 +75,14 @@ def working_engine(tool: str) -> bool:
                           env=env).returncode == 0
 
 
+# Issue #4 set its targets on this machine type when "a bare Python interpreter starts in
+# ~9 ms here"; this VM's speed drifts (9-14 ms for the same start), so beside each target
+# the bench also says whether the command's time over today's interpreter fits what the
+# target leaves over that 9 ms.
+ISSUE_FLOOR = 9.0
+_floor: list[float] = []  # today's bare interpreter start (median), once measured
+
+
 def report(name: str, values: list[float], others: dict[str, float]) -> None:
     med = statistics.median(values)
     line = f"  {name:<22} {med:7.1f} ms median  (p90 {sorted(values)[int(len(values) * .9)]:.1f})"
@@ -84,6 +92,11 @@ def report(name: str, values: list[float], others: dict[str, float]) -> None:
     for tool, value in others.items():
         line += f"   {tool} {value:.0f} ms (×{value / med:.1f})"
     print(line)
+    if target is not None and _floor:
+        over, allowed = med - _floor[0], target - ISSUE_FLOOR
+        print(f"    {over:.1f} ms over today's interpreter start; the target leaves "
+              f"{allowed:.0f} ms over the issue's {ISSUE_FLOOR:.0f} ms: "
+              + ("met" if over <= allowed else "MISSED"))
 
 
 def main() -> int:
@@ -99,7 +112,9 @@ def main() -> int:
     subprocess.run([sys.executable, "-m", "compileall", "-q", DOCKYARD_SRC], check=True,
                    stdout=subprocess.DEVNULL)
     floor = series(rounds, lambda i: [sys.executable, "-S", "-c", "pass"])
-    print(f"bare interpreter start: {statistics.median(floor):.1f} ms median (the floor)")
+    _floor.append(statistics.median(floor))
+    print(f"bare interpreter start: {_floor[0]:.1f} ms median (the floor; issue #4 measured "
+          f"{ISSUE_FLOOR:.0f} ms)")
     engines = {tool: working_engine(tool) for tool in ("docker", "podman")}
     for tool, works in engines.items():
         state = "working engine found" if works else (
