@@ -80,7 +80,7 @@ async def info(request: web.Request) -> web.StreamResponse:
     images = await b.run(b.images.images)
     containers = await b.run(_container_counts, b)
     return json_response({
-        "ID": _daemon_id(b.root),
+        "ID": b.engine.engine_id(),
         "Containers": containers[0],
         "ContainersRunning": containers[1],
         "ContainersPaused": containers[2],
@@ -151,21 +151,6 @@ def _container_counts(b: Any) -> tuple[int, int, int]:
     running = [c for c in every if c.state.status == "running"]
     paused = sum(1 for c in running if c.state.paused)
     return len(every), len(running) - paused, paused
-
-
-def _daemon_id(root: str) -> str:
-    """A stable id per state root (Docker keeps one in engine-id)."""
-    path = os.path.join(root, "engine-id")
-    try:
-        with open(path) as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        import uuid
-
-        value = str(uuid.uuid4())
-        with open(path, "w") as f:
-            f.write(value)
-        return value
 
 
 async def events(request: web.Request) -> web.StreamResponse:

@@ -36,6 +36,7 @@ from dockyard.ipam import (
     make_pool,
 )
 from dockyard.ipam.parse import stored_address, stored_network
+from dockyard.ipam.pools import choose_subnet_v6, ula_base
 from dockyard.model.endpoint import Endpoint
 from dockyard.model.ids import (
     BRIDGE_PREFIX,
@@ -132,6 +133,7 @@ class Engine:
         self._cached: tuple[int, State] | None = None
         self._firewall_known: tuple[str, FirewallState] | None = None  # see _record_firewall
         self._forwarding_on: set[str] = set()  # forwarding sysctls this engine turned on
+        self._engine_id: str | None = None
         # Sandbox directories of removed sandboxes, emptied, for the next ones.
         self._spares = SpareDirs(pool_dir(config.root, "sandboxes"),
                                  {name: FILE for name in SANDBOX_FILES})
@@ -253,11 +255,6 @@ class Engine:
         impl.validate_options(options)
         if ipam_driver not in ("default", ""):
             raise NotFound(f'IPAM driver "{ipam_driver}" not found: only "default" exists')
-        if enable_ipv6 and not any(_is_v6(p.subnet) for p in pools):
-            raise InvalidParameter(
-                "enable_ipv6 needs an IPv6 subnet: give one with --subnet (no IPv6 pool is "
-                "configured for automatic allocation)"
-            )
         if not enable_ipv6 and any(_is_v6(p.subnet) for p in pools):
             raise InvalidParameter("an IPv6 subnet needs enable_ipv6 (--ipv6)")
         with self._locked():
@@ -265,7 +262,8 @@ class Engine:
             if any(n.name == name for n in state.networks):
                 raise Conflict(f"network with name {name} already exists")
             network_id = new_id()
-            chosen = self._choose_pools(state, pools, impl.needs_ipam, name, _predefined)
+            chosen = self._choose_pools(state, pools, impl.needs_ipam, name, _predefined,
+                                        enable_ipv6)
             device = ""
             if driver == "bridge":
                 device = options.get(OPT_BRIDGE_NAME) or bridge_name(network_id)
@@ -325,6 +323,7 @@ class Engine:
         needs_ipam: bool,
         name: str,
         predefined: bool,
+        enable_ipv6: bool = False,
     ) -> list[PoolConfig]:
         if not needs_ipam:
             if requests:
@@ -341,7 +340,13 @@ class Engine:
             return [PoolConfig(subnet=subnet, gateway=default_gateway(subnet))]
         seen_families: set[int] = set()
         chosen: list[PoolConfig] = []
-        for request in requests or [PoolRequest()]:
+        # IPv4 is always on, as in Docker: a network given only an IPv6 subnet still gets
+        # one from the IPv4 defaults; with IPv6 on and no IPv6 subnet, a /64 of the
+        # engine's own unique local prefix (Docker 27.0's default IPv6 pool).
+        wanted = list(requests)
+        if not any(not _is_v6(r.subnet) for r in wanted):
+            wanted.insert(0, PoolRequest())
+        for request in wanted:
             if routes is None and request.subnet is None:
                 routes = self._host_routes_not_ours(state)
             pool = make_pool(
@@ -357,7 +362,27 @@ class Engine:
                 )
             seen_families.add(pool.version)
             chosen.append(pool)
-        return chosen
+        if enable_ipv6 and 6 not in seen_families:
+            subnet = choose_subnet_v6(ula_base(self.engine_id()),
+                                      existing + [p.subnet for p in chosen], routes or [])
+            chosen.append(PoolConfig(subnet=subnet, gateway=default_gateway(subnet)))
+        # Docker lists a network's IPv4 pool before its IPv6 one, whatever the request's order.
+        return sorted(chosen, key=lambda p: p.version)
+
+    def engine_id(self) -> str:
+        """This engine's stable id (Docker's engine-id): made once per state root, kept in
+        it; /info reports it, and the default IPv6 pool is derived from it."""
+        if self._engine_id is None:
+            path = os.path.join(self.config.root, "engine-id")
+            with contextlib.suppress(FileExistsError):  # (made meanwhile: read it)
+                import uuid
+
+                os.makedirs(self.config.root, exist_ok=True)
+                with open(path, "x") as f:
+                    f.write(str(uuid.uuid4()))
+            with open(path) as f:
+                self._engine_id = f.read().strip()
+        return self._engine_id
 
     def _host_routes_not_ours(self, state: State) -> list[IPv4Network | IPv6Network]:
         ours = {stored_network(p.subnet) for n in state.networks for p in n.pools}

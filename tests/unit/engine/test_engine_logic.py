@@ -143,3 +143,33 @@ def test_state_cache_survives_writes_to_other_kinds(tmp_path: Path) -> None:
         txn.put("network", "x", engine.network("bridge").to_doc() | {"id": "x", "name": "x"})
     assert engine.state() is not first
     assert engine.network("x").name == "x"
+
+
+def test_ipv6_without_a_subnet_takes_a_64_of_the_engines_ula_prefix(tmp_path: Path) -> None:
+    from ipaddress import IPv6Network
+
+    from dockyard.ipam.pools import ula_base
+
+    engine = _engine(tmp_path, FakeKernel())
+    prefix = ula_base(engine.engine_id())
+    a = engine.create_network("a", enable_ipv6=True)
+    b = engine.create_network("b", enable_ipv6=True)
+    # IPv4 first, from the defaults, as Docker lists them; then successive /64s.
+    assert [p.subnet for p in a.pools] == ["172.18.0.0/16", str(next(prefix.subnets(16)))]
+    v6 = [IPv6Network(n.pools[1].subnet) for n in (a, b)]
+    assert v6[0] != v6[1] and all(s.prefixlen == 64 and s.subnet_of(prefix) for s in v6)
+    assert b.pools[1].gateway == str(v6[1].network_address + 1)
+    # The id, and with it the prefix, is the state root's: a new engine on it keeps both.
+    again = _engine(tmp_path, FakeKernel())
+    assert again.engine_id() == engine.engine_id()
+    assert (tmp_path / "state" / "engine-id").read_text() == engine.engine_id()
+
+
+def test_an_ipv6_subnet_alone_still_gets_ipv4_from_the_defaults(tmp_path: Path) -> None:
+    engine = _engine(tmp_path, FakeKernel())
+    network = engine.create_network("six", enable_ipv6=True,
+                                    pools=[PoolRequest(subnet="fd00:dead::/64")])
+    assert [p.subnet for p in network.pools] == ["172.18.0.0/16", "fd00:dead::/64"]
+    both = engine.create_network("both", enable_ipv6=True, pools=[
+        PoolRequest(subnet="fd00:beef::/64"), PoolRequest(subnet="10.5.0.0/24")])
+    assert [p.subnet for p in both.pools] == ["10.5.0.0/24", "fd00:beef::/64"]

@@ -14,6 +14,7 @@ from dockyard.ipam import (
     default_bridge_pool,
     default_pool_subnets,
 )
+from dockyard.ipam.pools import choose_subnet_v6, ula_base
 
 N = ip_network
 
@@ -111,3 +112,34 @@ def test_exhausted_by_routes_alone() -> None:
     routes = [N("172.16.0.0/12"), N("192.168.0.0/16")]
     with pytest.raises(Unavailable):
         choose_subnet([], routes)
+
+
+# ---------------------------------------------------------------- IPv6 (Docker 27.0 on)
+
+
+@pytest.mark.parametrize(("engine_id", "prefix"), [
+    # moby's own vectors for its default ULA prefix (daemon/libnetwork ipamutils tests)
+    ("", "fd42:98fc:1c14::/48"),
+    ("499d4bc0-b0b3-416f-b1ee-cf6486315593", "fd62:fb69:18af::/48"),
+])
+def test_the_ipv6_default_pool_is_the_ula_prefix_docker_derives(
+        engine_id: str, prefix: str) -> None:
+    assert ula_base(engine_id) == N(prefix)
+
+
+def test_ipv6_subnets_are_the_first_free_64s_of_the_prefix() -> None:
+    base = ula_base("")
+    assert choose_subnet_v6(base, [], []) == N("fd42:98fc:1c14::/64")
+    taken = [N("fd42:98fc:1c14::/64"), N("172.17.0.0/16"), N("fd42:98fc:1c14:2::/64")]
+    assert choose_subnet_v6(base, taken, []) == N("fd42:98fc:1c14:1::/64")
+    # A host route inside the prefix is skipped as a network is; a default route is not.
+    routes = [N("fd42:98fc:1c14:1::/64"), N("::/0")]
+    assert choose_subnet_v6(base, taken, routes) == N("fd42:98fc:1c14:3::/64")
+
+
+def test_ipv6_prefix_taken_whole_is_unavailable_with_dockers_message() -> None:
+    base = ula_base("")
+    with pytest.raises(NoAvailablePool) as caught:
+        choose_subnet_v6(base, [N("fd42:98fc::/32")], [])
+    assert str(caught.value) == ("could not find an available, non-overlapping IPv6 address "
+                                 "pool among the defaults to assign to the network")
