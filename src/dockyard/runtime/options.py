@@ -24,7 +24,7 @@ def validate_container_name(name: str) -> str:
     """The name without Docker's leading slash."""
     if not _NAME_RE.match(name):
         raise InvalidParameter(
-            f'Invalid container name ("{name}"), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed')
+            f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
     return name.removeprefix("/")
 
 

@@ -23,8 +23,11 @@ def test_docker_container_names_accepted(name: str) -> None:
 
 @pytest.mark.parametrize("name", ["a", "-web", "_x", "we b", "web/1", ""])
 def test_docker_container_names_refused(name: str) -> None:
-    with pytest.raises(InvalidParameter, match="Invalid container name"):
+    with pytest.raises(InvalidParameter) as caught:
         validate_container_name(name)
+    # Docker's words exactly (moby's daemon/names): the name in parentheses, unquoted.
+    assert str(caught.value) == (
+        f"Invalid container name ({name}), only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed")
 
 
 @pytest.mark.parametrize(("text", "policy"), [
