@@ -192,9 +192,14 @@ def test_bad_container_requests_change_nothing(busybox: Daemon) -> None:
     assert status == 400 and '"Env" must be an array' in str(body)
     status, _ = d.api("POST", "/containers/create", raw=b"{not json")
     assert status == 400
+    # A network that does not exist is refused at the start, as dockerd does (it may be
+    # made in between); a 404 on the create would make the docker CLI pull the image.
     status, body = d.api("POST", "/containers/create", {
         "Image": "busybox", "Cmd": ["true"], "HostConfig": {"NetworkMode": "nosuchnet"}})
-    assert status == 404, body
+    assert status == 201, body
+    assert d.api("POST", f"/containers/{body['Id']}/start") == (  # type: ignore[index]
+        404, {"message": "failed to set up container networking: network nosuchnet not found"})
+    ok(d.cli("rm", body["Id"]))  # type: ignore[index]
     assert d.api("POST", "/containers/nosuch/start") == (
         404, {"message": "No such container: nosuch"})
     # Starting a running container: Docker's 304, nothing done.
@@ -282,6 +287,14 @@ def test_docker_cli_containers(busybox: Daemon) -> None:
     attached = d.docker("run", "--rm", "busybox", "sh", "-c", "echo fine; exit 6")
     assert (attached.returncode, attached.stdout) == (6, "fine\n")
     assert ok(d.docker("rm", "-f", "dk")) == "dk\n"
+    # A missing network: refused at the start, the container left created, and no pull.
+    missing = d.docker("run", "--name", "lost", "--network", "nosuch", "busybox", "true")
+    assert missing.returncode == 125
+    assert "Unable to find image" not in missing.stderr
+    assert missing.stderr.startswith("docker: Error response from daemon: failed to set up "
+                                     "container networking: network nosuch not found\n")
+    assert ok(d.docker("ps", "-a", "--format", "{{.Names}} {{.State}}")) == "lost created\n"
+    ok(d.docker("rm", "lost"))
     assert ok(d.docker("ps", "-aq")) == ""
 
 

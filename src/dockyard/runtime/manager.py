@@ -466,11 +466,17 @@ class ContainerManager:
             raise InvalidParameter(
                 "network-scoped aliases and user specified IP addresses are only supported "
                 "for user-defined networks")
-        network = self.engine.network(mode.target)  # NotFound for an unknown network
         for field_name, value in (("ip", spec.ipv4), ("ip6", spec.ipv6)):
             if value is not None:
                 _check_ip(field_name, value)
-        return [Attachment(network.name, tuple(spec.aliases), spec.ipv4, spec.ipv6)]
+        try:
+            name = self.engine.network(mode.target).name
+        except NotFound:
+            # As dockerd: the network may be made before the start, which is where a
+            # missing one is refused. (A 404 here would also make the docker CLI think the
+            # image is missing, and pull it.)
+            name = mode.target
+        return [Attachment(name, tuple(spec.aliases), spec.ipv4, spec.ipv6)]
 
     def _make_mounts(self, requests: Sequence[MountRequest], made_volumes: list[str],
                      made_dirs: list[str]) -> list[MountPoint]:
@@ -728,6 +734,12 @@ class ContainerManager:
                                                  **kwargs)
             undo.append(lambda: self.engine.remove_sandbox(c.id))
             return sandbox, c.networks
+        for a in c.networks:  # (a create takes a network that does not exist yet)
+            try:
+                self.engine.network(a.network)
+            except NotFound:
+                raise NotFound(f"failed to set up container networking: network {a.network} "
+                               "not found") from None
         ports = [p for item in c.spec.publish for p in parse_publish(item)]
         if c.spec.publish_all:
             published = {p.key for p in ports}
