@@ -377,8 +377,7 @@ class Engine:
             with contextlib.suppress(FileExistsError):  # (made meanwhile: read it)
                 import uuid
 
-                os.makedirs(self.config.root, exist_ok=True)
-                with open(path, "x") as f:
+                with open(path, "x") as f:  # (the root exists: the spares pool is in it)
                     f.write(str(uuid.uuid4()))
             with open(path) as f:
                 self._engine_id = f.read().strip()
