@@ -45,7 +45,8 @@ def test_cli_run_ps_logs_exec_port_stop_rm(busybox: Daemon) -> None:
     ok(d.cli("network", "create", "--subnet", "10.77.0.0/24", "app"))
     container_id = ok(d.cli(
         "run", "-d", "--name", "web", "--network", "app", "--network-alias", "www",
-        "-p", "8080:80", "-e", "GREETING=hello", "--label", "tier=front", "busybox",
+        "--hostname", "front", "-p", "8080:80", "-e", "GREETING=hello", "--label", "tier=front",
+        "busybox",
         "sh", "-c", "echo started; echo oops >&2; echo $GREETING > /www; "
         "exec httpd -f -p 80 -h /")).strip()
     assert len(container_id) == 64
@@ -77,7 +78,9 @@ def test_cli_run_ps_logs_exec_port_stop_rm(busybox: Daemon) -> None:
     doc = inspect(d, "web")
     networks = doc["NetworkSettings"]["Networks"]  # type: ignore[index]
     assert networks["app"]["IPAddress"].startswith("10.77.0.")
-    assert "www" in networks["app"]["Aliases"]
+    assert networks["app"]["Aliases"] == ["www"]
+    # Docker's order, whose first name answers reverse lookups
+    assert networks["app"]["DNSNames"] == ["web", "www", container_id[:12], "front"]
     assert ok(d.cli("inspect", "-f", "{{.State.Status}} {{.Config.Image}}", "web")
               ) == "running busybox\n"
     assert ok(d.cli("port", "web")) == "80/tcp -> 0.0.0.0:8080\n80/tcp -> [::]:8080\n"

@@ -79,7 +79,9 @@ def _network_entry(c: Container, attached: Attached | None, aliases: Sequence[st
         pool6 = network.pool_v6()
         entry["IPv6Gateway"] = pool6.gateway if pool6 else ""
     if user_defined:
-        entry["DNSNames"] = list(dict.fromkeys([c.name, c.id[:12], *aliases]))
+        # Docker's order: the first name is the one a reverse lookup answers with
+        entry["DNSNames"] = list(dict.fromkeys(
+            n for n in (c.name, *aliases, c.id[:12], c.hostname) if n))
     entry["Links"] = list(endpoint.links) or None
     return entry
 

@@ -30,7 +30,7 @@ def test_two_containers_on_one_network_reach_each_other(manager: ContainerManage
     assert net["Gateway"] == "172.18.0.1"
     assert net["MacAddress"].startswith("02:42:")
     assert net["Aliases"] == ["www"]
-    assert net["DNSNames"] == ["web", web.id[:12], "www"]
+    assert net["DNSNames"] == ["web", "www", web.id[:12]]
     client = manager.run(ContainerSpec("busybox", cmd=(
         "wget", "-q", "-O", "-", f"http://{net['IPAddress']}/"), network_mode="appnet"))
     assert manager.wait(client.id, timeout=10) == 0
