@@ -44,6 +44,7 @@ class ExtraNetwork:
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None
     ipv6: str | None = None
+    mac: str | None = None
 
 
 @dataclass(frozen=True)
@@ -131,8 +132,9 @@ def _endpoint(name: str, doc: Any) -> ExtraNetwork:
     ipam = get_obj(doc, "IPAMConfig", f"{where}.IPAMConfig")
     ipv4 = get_str(ipam, "IPv4Address", f"{where}.IPAMConfig.IPv4Address") or None
     ipv6 = get_str(ipam, "IPv6Address", f"{where}.IPAMConfig.IPv6Address") or None
+    mac = get_str(doc, "MacAddress", f"{where}.MacAddress") or None
     return ExtraNetwork(name, tuple(get_str_list(doc, "Aliases", f"{where}.Aliases")), ipv4,
-                        ipv6)
+                        ipv6, mac)
 
 
 def _healthcheck(body: Body) -> HealthConfig | None:
@@ -207,6 +209,8 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         aliases=primary.aliases if primary else (),
         ipv4=primary.ipv4 if primary else None,
         ipv6=primary.ipv6 if primary else None,
+        # Config.MacAddress: API < 1.44's place for it (the docker CLI still fills it in)
+        mac=(primary.mac if primary else None) or get_str(body, "MacAddress") or None,
         healthcheck=healthcheck,
         tty=get_bool(body, "Tty"),
         open_stdin=get_bool(body, "OpenStdin"),

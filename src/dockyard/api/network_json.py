@@ -168,6 +168,7 @@ class ConnectRequest:
     ipv6: str | None = None
     links: tuple[str, ...] = ()
     gw_priority: int = 0
+    mac: str | None = None
 
 
 def parse_connect(body: Body) -> ConnectRequest:
@@ -183,6 +184,7 @@ def parse_connect(body: Body) -> ConnectRequest:
         ipv6=get_str(ipam, "IPv6Address", "EndpointConfig.IPAMConfig.IPv6Address") or None,
         links=tuple(get_str_list(config, "Links", "EndpointConfig.Links")),
         gw_priority=get_int(config, "GwPriority", "EndpointConfig.GwPriority"),
+        mac=get_str(config, "MacAddress", "EndpointConfig.MacAddress") or None,
     )
 
 

@@ -43,6 +43,8 @@ CREATE_FLAGS = [
     Flag(("--ip6",), "ip6", help="IPv6 address (e.g., 2001:db8::33)"),
     Flag(("-l", "--label"), "label", "list", help="Set meta data on a container"),
     Flag(("--link",), "link", "list", help="Add link to another container"),
+    Flag(("--mac-address",), "mac_address", help="Container MAC address (e.g., "
+         "92:d0:c6:0a:29:33)"),
     Flag(("-m", "--memory"), "memory", help="Memory limit"),
     Flag(("--memory-swap",), "memory_swap", help="Swap limit equal to memory plus swap: "
          "'-1' to enable unlimited swap"),
@@ -340,6 +342,8 @@ def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
     if opts["ip"] or opts["ip6"]:
         endpoint["IPAMConfig"] = {k: v for k, v in (("IPv4Address", opts["ip"]),
                                                     ("IPv6Address", opts["ip6"])) if v}
+    if opts["mac_address"]:
+        endpoint["MacAddress"] = opts["mac_address"]
     entrypoint: list[str] | None = None
     if opts["entrypoint"] is not None:
         entrypoint = [opts["entrypoint"]] if opts["entrypoint"] else []

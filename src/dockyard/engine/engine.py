@@ -46,6 +46,7 @@ from dockyard.model.ids import (
     host_veth_name,
     mac_from_ipv4,
     new_id,
+    parse_mac,
     validate_name,
     validate_network_name,
 )
@@ -644,11 +645,16 @@ class Engine:
         gw_priority: int = 0,
         links: Sequence[str] = (),
         endpoint_name: str | None = None,
+        mac: str | None = None,
     ) -> Endpoint:
+        """``mac``: the interface's address (``--mac-address``); by default one derived
+        from its IPv4 address."""
+        if mac is not None:
+            mac = parse_mac(mac)
         with self._sandbox_lock(self.state().sandbox(sandbox_ref).id):
             endpoint, network, sandbox = self._reserve_endpoint(
                 network_ref, sandbox_ref, aliases=aliases, ipv4=ipv4, ipv6=ipv6,
-                gw_priority=gw_priority, links=links, endpoint_name=endpoint_name)
+                gw_priority=gw_priority, links=links, endpoint_name=endpoint_name, mac=mac)
             ready = endpoint.with_state("ready")
             # The interface is made outside the engine lock (only this sandbox's lock is
             # held); routes, firewall and files follow under it, from the state then.
@@ -672,7 +678,7 @@ class Engine:
     def _reserve_endpoint(
         self, network_ref: str, sandbox_ref: str, *, aliases: Sequence[str],
         ipv4: str | None, ipv6: str | None, gw_priority: int, links: Sequence[str],
-        endpoint_name: str | None,
+        endpoint_name: str | None, mac: str | None,
     ) -> tuple[Endpoint, Network, Sandbox]:
         """Check the request and record the endpoint as "creating", with its addresses
         taken: the intent a crash leaves for reconcile."""
@@ -695,7 +701,7 @@ class Engine:
                 ifname=_next_ifname(state.endpoints_of_sandbox(sandbox.id))
                 if driver.has_interface else "",
                 host_ifname="",
-                mac=mac_from_ipv4(str(v4.ip)) if v4 else "",
+                mac=mac or (mac_from_ipv4(str(v4.ip)) if v4 else ""),
                 ipv4=str(v4) if v4 else None,
                 ipv6=str(v6) if v6 else None,
                 aliases=tuple(aliases),

@@ -69,3 +69,23 @@ def mac_from_ipv4(address: str) -> str:
     ARP caches stay right without gratuitous ARP."""
     octets = [int(part) for part in address.split(".")]
     return "02:42:" + ":".join(f"{o:02x}" for o in octets)
+
+
+def parse_mac(text: str) -> str:
+    """A MAC address a user gives an interface, as ``aa:bb:cc:dd:ee:ff``. Go's forms, as
+    dockerd reads them (``:`` or ``-`` between octets, or ``aabb.ccdd.eeff``), of an
+    Ethernet's 6 octets; a multicast address is refused here rather than by the kernel
+    at the start ("cannot assign requested address")."""
+    compact = text.strip().lower()
+    if len(compact) == 17 and compact[2::3] in (":" * 5, "-" * 5):
+        digits = compact.replace(compact[2], "")
+    elif len(compact) == 14 and compact[4::5] == "..":
+        digits = compact.replace(".", "")
+    else:
+        digits = ""
+    if len(digits) != 12 or any(c not in "0123456789abcdef" for c in digits):
+        raise InvalidParameter(f"invalid MAC address {text}")
+    if int(digits[:2], 16) & 1:
+        raise InvalidParameter(
+            f"invalid MAC address {text}: a multicast address cannot be an interface's")
+    return ":".join(digits[i:i + 2] for i in range(0, 12, 2))

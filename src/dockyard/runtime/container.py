@@ -55,6 +55,7 @@ class ContainerSpec:
     aliases: tuple[str, ...] = ()  # --network-alias
     ipv4: str | None = None  # --ip
     ipv6: str | None = None  # --ip6
+    mac: str | None = None  # --mac-address, on the network the container is created on
     healthcheck: HealthConfig | None = None  # None: the image's
     # stdin and terminal (Config.Tty, OpenStdin, StdinOnce, Attach*; HostConfig.ConsoleSize)
     tty: bool = False
@@ -88,6 +89,7 @@ class Attachment:
     aliases: tuple[str, ...] = ()
     ipv4: str | None = None  # static (--ip)
     ipv6: str | None = None
+    mac: str | None = None  # the interface's, as given (--mac-address); None: derived
     last_ipv4: str | None = None  # given back on restart when still free
     last_ipv6: str | None = None
 

@@ -71,7 +71,7 @@ from dockyard.kernel.lean import ContainerRuntime, Dyrun
 from dockyard.kernel.monitor import Monitor
 from dockyard.kernel.mounts import mount_overlay, unmount
 from dockyard.kernel.oci import RUNC, ExecResult, Runc
-from dockyard.model.ids import new_id
+from dockyard.model.ids import new_id, parse_mac
 from dockyard.model.sandbox import MODE_CONTAINER, MODE_HOST, MODE_PRIVATE, Sandbox
 from dockyard.portmap import PortSpec, parse_expose, parse_publish
 from dockyard.runtime import logs as logfile
@@ -460,6 +460,11 @@ class ContainerManager:
                 raise InvalidParameter(
                     "conflicting options: hostname and the network mode container:"
                     f"{mode.target}")
+        if spec.mac is not None and (mode.kind == "container" or mode.target in ("host",
+                                                                                 "none")):
+            raise InvalidParameter("conflicting options: mac-address and the network mode "
+                                   f"{spec.network_mode}")
+        if mode.kind == "container":
             return []
         if (spec.aliases or spec.ipv4 or spec.ipv6) and mode.target in ("bridge", "host",
                                                                         "none"):
@@ -476,7 +481,8 @@ class ContainerManager:
             # missing one is refused. (A 404 here would also make the docker CLI think the
             # image is missing, and pull it.)
             name = mode.target
-        return [Attachment(name, tuple(spec.aliases), spec.ipv4, spec.ipv6)]
+        mac = parse_mac(spec.mac) if spec.mac is not None else None
+        return [Attachment(name, tuple(spec.aliases), spec.ipv4, spec.ipv6, mac)]
 
     def _make_mounts(self, requests: Sequence[MountRequest], made_volumes: list[str],
                      made_dirs: list[str]) -> list[MountPoint]:
@@ -759,10 +765,11 @@ class ContainerManager:
                 with contextlib.suppress(DockyardError):
                     endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
                                                    ipv4=wanted, ipv6=a.ipv6,
-                                                   links=c.spec.links)
+                                                   links=c.spec.links, mac=a.mac)
             if endpoint is None:
                 endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
-                                               ipv4=a.ipv4, ipv6=a.ipv6, links=c.spec.links)
+                                               ipv4=a.ipv4, ipv6=a.ipv6, links=c.spec.links,
+                                               mac=a.mac)
             attachments.append(replace(
                 a, last_ipv4=endpoint.ipv4_address, last_ipv6=endpoint.ipv6_address))
         return self.engine.sandbox(c.id), tuple(attachments)
@@ -1184,7 +1191,10 @@ class ContainerManager:
     # ---------------------------------------------------------- networks at runtime
 
     def connect(self, ref: str, network: str, *, aliases: Sequence[str] = (),
-                ipv4: str | None = None, ipv6: str | None = None) -> None:
+                ipv4: str | None = None, ipv6: str | None = None,
+                mac: str | None = None) -> None:
+        if mac is not None:
+            mac = parse_mac(mac)
         c = self.get(ref)
         with self._lock(c.id):
             c = self._reload(c.id) or c
@@ -1192,10 +1202,10 @@ class ContainerManager:
             if any(a.network == net.name for a in c.networks):
                 raise Forbidden(f"endpoint with name {c.name} already exists in network "
                                  f"{net.name}")
-            attachment = Attachment(net.name, tuple(aliases), ipv4, ipv6)
+            attachment = Attachment(net.name, tuple(aliases), ipv4, ipv6, mac)
             if c.state.status == RUNNING:
                 endpoint = self.engine.connect(net.name, c.id, aliases=aliases, ipv4=ipv4,
-                                               ipv6=ipv6)
+                                               ipv6=ipv6, mac=mac)
                 attachment = replace(attachment, last_ipv4=endpoint.ipv4_address,
                                      last_ipv6=endpoint.ipv6_address)
             self._save(replace(c, networks=(*c.networks, attachment)))
