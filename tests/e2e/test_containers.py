@@ -203,6 +203,13 @@ def test_bad_container_requests_change_nothing(busybox: Daemon) -> None:
     assert d.api("POST", f"/containers/{body['Id']}/start") == (  # type: ignore[index]
         404, {"message": "failed to set up container networking: network nosuchnet not found"})
     ok(d.cli("rm", body["Id"]))  # type: ignore[index]
+    # With AutoRemove (--rm) it is removed then, as dockerd does: `docker run --rm` waits
+    # for that removal and would wait forever.
+    status, body = d.api("POST", "/containers/create", {
+        "Image": "busybox", "Cmd": ["true"],
+        "HostConfig": {"NetworkMode": "nosuchnet", "AutoRemove": True}})
+    assert d.api("POST", f"/containers/{body['Id']}/start")[0] == 404  # type: ignore[index]
+    assert d.api("GET", f"/containers/{body['Id']}/json")[0] == 404  # type: ignore[index]
     assert d.api("POST", "/containers/nosuch/start") == (
         404, {"message": "No such container: nosuch"})
     # Starting a running container: Docker's 304, nothing done.
@@ -298,6 +305,10 @@ def test_docker_cli_containers(busybox: Daemon) -> None:
                                      "container networking: network nosuch not found\n")
     assert ok(d.docker("ps", "-a", "--format", "{{.Names}} {{.State}}")) == "lost created\n"
     ok(d.docker("rm", "lost"))
+    # With --rm the CLI waits for the removal: it comes, and the run ends (d.docker's
+    # timeout fails the test if it never does).
+    gone = d.docker("run", "--rm", "--network", "nosuch", "busybox", "true")
+    assert gone.returncode == 125 and "network nosuch not found" in gone.stderr
     assert ok(d.docker("ps", "-aq")) == ""
 
 

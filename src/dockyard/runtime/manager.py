@@ -525,8 +525,18 @@ class ContainerManager:
                 raise Conflict("cannot start a paused container, try unpause instead")
             if c.state.status == RUNNING:
                 return c
-            # Written by _start's first save, with STARTING: one row write fewer a start.
-            return self._start(c.with_state(manually_stopped=False))
+            try:
+                # Written by _start's first save, with STARTING: one row write fewer a start.
+                return self._start(c.with_state(manually_stopped=False))
+            except DockyardError as exc:
+                if not c.spec.auto_remove:
+                    raise
+                failure = exc
+        # As dockerd: a --rm container that fails to start is removed, else whoever waits
+        # for its removal (``docker run --rm`` does) waits forever.
+        with contextlib.suppress(DockyardError):
+            self.remove(c.id, force=True, volumes=True)
+        raise failure
 
     def _start(self, c: Container) -> Container:
         previous = c.state.status
