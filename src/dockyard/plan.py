@@ -89,6 +89,45 @@ class CreateVeth(Step):
 
 
 @dataclass(frozen=True)
+class CreateParentLink(Step):
+    """A link in the host's namespace that a network's endpoints hang off: a stand-alone
+    ``bridge`` (no ports), or a ``vlan`` (802.1Q, ``vlan_id``) on ``lower``; made up."""
+
+    name: str
+    kind: str  # "bridge" | "vlan"
+    lower: str = ""
+    vlan_id: int = 0
+
+    def undo(self) -> Step:
+        return DeleteLink(self.name)
+
+    def describe(self) -> str:
+        on = f" on {self.lower} id {self.vlan_id}" if self.kind == "vlan" else ""
+        return f"create {self.kind} link {self.name}{on}"
+
+
+@dataclass(frozen=True)
+class CreateMacvlan(Step):
+    """A macvlan link on ``parent`` (in the host's namespace), made directly inside
+    ``netns`` as ``ifname`` with its MAC and addresses, and brought up."""
+
+    parent: str
+    mode: str  # bridge | private | vepa | passthru
+    netns: str
+    ifname: str
+    mac: str
+    addresses: tuple[str, ...]
+    mtu: int = 0
+
+    def undo(self) -> Step:
+        return DeleteLink(self.ifname, self.netns)
+
+    def describe(self) -> str:
+        return (f"create macvlan {self.ifname} on {self.parent} (mode {self.mode}) "
+                f"{' '.join(self.addresses)} in {self.netns}")
+
+
+@dataclass(frozen=True)
 class LoopbackUp(Step):
     netns: str
 

@@ -88,7 +88,7 @@ async def info(request: web.Request) -> web.StreamResponse:
         "Images": len(images),
         "Driver": "overlayfs",
         "DriverStatus": [],
-        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "null"],
+        "Plugins": {"Volume": ["local"], "Network": ["bridge", "host", "macvlan", "null"],
                     "Authorization": None, "Log": ["json-file"]},
         "MemoryLimit": cgroups.available(cgroups.MEMORY_ROOT),
         "SwapLimit": cgroups.swap_limits(),

@@ -138,6 +138,7 @@ def _plan_networks(
             ipv6_subnet=str(v6.subnet) if v6 else None,
             ipv6_gateway=str(v6.gateway) if v6 else None,
             services=tuple(users.get(key, ())),
+            parent=net.driver_opts.get("parent") or None if net.driver == "macvlan" else None,
         ))
     for key in sorted(k for k in project.networks if k not in pools):
         net = project.networks[key]
@@ -451,6 +452,11 @@ def _host_reach(project: Project, plan: ServicePlan, plans: Mapping[str, Service
     if m.kind == "networks" and all(project.networks[n.network].internal for n in svc.networks):
         return HostReach(name, False, ports, "its networks are all internal: Docker programs "
                          "no port forwarding for them")
+    if m.kind == "networks" and all(project.networks[n.network].driver == "macvlan"
+                                    for n in svc.networks):
+        return HostReach(name, False, ports, "its networks are all macvlan: ports are not "
+                         "forwarded there; machines on the parent's segment reach it at its "
+                         "own address")
     route = next((c.default_route for c in owner.containers if c.default_route), None)
     via = f", forwarded to its address on {route}" if route else ""
     return HostReach(name, True, ports, f"through published ports{via}{shared}")

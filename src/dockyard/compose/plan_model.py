@@ -29,6 +29,8 @@ class NetworkPlan:
     ipv6_subnet: str | None = None
     ipv6_gateway: str | None = None
     services: tuple[str, ...] = ()
+    parent: str | None = None
+    """A macvlan network's ``driver_opts.parent`` (None: one of the network's own)."""
 
 
 @dataclass(frozen=True)

@@ -95,8 +95,29 @@ def _multi_network_note(service: ServicePlan) -> str | None:
     )
 
 
+def _macvlan_note(plan: Plan) -> str | None:
+    macvlans = [n for n in plan.networks if n.created and n.driver == "macvlan"]
+    if not macvlans:
+        return None
+    net = macvlans[0]
+    users = f" ({_some(list(net.services))})" if net.services else ""
+    if net.parent is None or net.internal:
+        return (
+            f"macvlan without a parent: {net.key} gets a segment of its own; its containers"
+            f"{users} reach each other by name and address, and nothing else: no host, no "
+            "outside, no published ports."
+        )
+    return (
+        f"macvlan: {net.key} puts its containers{users} straight onto {net.parent}'s "
+        f"segment, each with a MAC and an address of its own (from {net.subnet}), so "
+        f"machines on that segment reach them directly and `ports` are not forwarded there. "
+        f"The host itself cannot reach them through {net.parent}: the kernel keeps a "
+        "macvlan parent and its children apart."
+    )
+
+
 def _host_note(plan: Plan) -> str | None:
-    created = [n for n in plan.networks if n.created and n.subnet]
+    created = [n for n in plan.networks if n.created and n.subnet and n.driver == "bridge"]
     if not created:
         return None
     return (
@@ -109,5 +130,5 @@ def _host_note(plan: Plan) -> str | None:
 def project_notes(plan: Plan) -> tuple[str, ...]:
     notes = [_expose_note(plan), _lone_port_note(plan), _lone_volume_note(plan)]
     notes += [_multi_network_note(s) for s in plan.services]
-    notes.append(_host_note(plan))
+    notes += [_macvlan_note(plan), _host_note(plan)]
     return tuple(n for n in notes if n)

@@ -28,7 +28,7 @@ from dockyard.dns.records import DnsEndpoint, Records, build_records, derive_rec
 from dockyard.engine.state import State
 from dockyard.ipam.parse import stored_address
 from dockyard.model.endpoint import Endpoint
-from dockyard.model.network import OPT_DEFAULT_BRIDGE, Network
+from dockyard.model.network import Network
 from dockyard.model.sandbox import MODE_PRIVATE, Sandbox
 
 
@@ -40,7 +40,7 @@ class DnsView:
 
 
 def has_embedded_dns(network: Network) -> bool:
-    return network.driver == "bridge" and not network.bool_option(OPT_DEFAULT_BRIDGE, False)
+    return network.user_defined
 
 
 def dns_view(state: State, memo: ViewMemo | None = None) -> DnsView:

@@ -18,6 +18,8 @@ class NetworkDriver(Protocol):
     user_creatable: bool
     # Do endpoints get an interface in the sandbox (and so an eth index)?
     has_interface: bool
+    # Does an endpoint also have an interface in the host's namespace (a veth's host end)?
+    host_side: bool
 
     def validate_options(self, options: dict[str, str]) -> None: ...
 

@@ -31,6 +31,7 @@ class BridgeDriver:
     needs_ipam = True
     user_creatable = True
     has_interface = True
+    host_side = True
 
     def validate_options(self, options: dict[str, str]) -> None:
         for key in _BOOL_OPTIONS:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dockyard.drivers.base import NetworkDriver
 from dockyard.drivers.bridge import BridgeDriver
+from dockyard.drivers.macvlan import MacvlanDriver
 from dockyard.drivers.simple import HostDriver, NullDriver
 from dockyard.errors import NotFound
 
 _DRIVERS: dict[str, NetworkDriver] = {
     "bridge": BridgeDriver(),
     "host": HostDriver(),
+    "macvlan": MacvlanDriver(),
     "null": NullDriver(),
 }
 

@@ -18,6 +18,7 @@ class _NoKernelDriver:
     needs_ipam = False
     user_creatable = False
     has_interface = False
+    host_side = False
 
     def validate_options(self, options: dict[str, str]) -> None:
         if options:

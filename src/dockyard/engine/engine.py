@@ -21,6 +21,7 @@ from typing import Any, Protocol
 from dockyard import plan
 from dockyard.dns.resolvconf import HostResolvConf, parse_resolv_conf, render_resolv_conf
 from dockyard.drivers import get_driver
+from dockyard.drivers.macvlan import choose_parent
 from dockyard.engine import firewall
 from dockyard.engine.gateway import default_routes
 from dockyard.engine.locking import FileLock
@@ -265,11 +266,15 @@ class Engine:
             network_id = new_id()
             chosen = self._choose_pools(state, pools, impl.needs_ipam, name, _predefined,
                                         enable_ipv6)
-            device = ""
+            device, made_device = "", False
             if driver == "bridge":
                 device = options.get(OPT_BRIDGE_NAME) or bridge_name(network_id)
                 if any(n.device == device for n in state.networks):
                     raise Conflict(f'bridge name "{device}" is already used by another network')
+            elif driver == "macvlan":
+                device, made_device = choose_parent(
+                    network_id, options, internal,
+                    {link["name"] for link in self.kernel.links()}, state.networks)
             network = Network(
                 id=network_id,
                 name=name,
@@ -284,6 +289,7 @@ class Engine:
                 options=options,
                 labels=dict(labels or {}),
                 device=device,
+                made_device=made_device,
                 state="creating",
             )
             with self.store.transaction() as txn:
@@ -712,7 +718,7 @@ class Engine:
                 seq=seq,
                 state="creating",
             )
-            if driver.has_interface:
+            if driver.host_side:
                 endpoint = replace(endpoint, host_ifname=host_veth_name(endpoint.id))
             with self.store.transaction() as txn:
                 txn.put("endpoint", endpoint.id, endpoint.to_doc())
@@ -852,8 +858,7 @@ class Engine:
         addresses = [a for e in endpoints for a in (e.ipv4_address, e.ipv6_address) if a]
         networks = {n.id: n for n in state.networks}
         user_defined = any(
-            (n := networks.get(e.network_id)) is not None and n.driver == "bridge"
-            and not n.bool_option(OPT_DEFAULT_BRIDGE, False) for e in endpoints
+            (n := networks.get(e.network_id)) is not None and n.user_defined for e in endpoints
         )
         links = self._link_hosts(state, endpoints, networks)
         extra = [_parse_extra_host(entry) for entry in sandbox.extra_hosts]

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from dockyard import plan
 from dockyard.drivers import get_driver
+from dockyard.drivers.macvlan import DUMMY_PREFIX
 from dockyard.engine import firewall
 from dockyard.engine.gateway import default_routes
 from dockyard.model.ids import BRIDGE_PREFIX, VETH_PREFIX
@@ -57,9 +58,9 @@ def reconcile(engine: Engine) -> list[str]:
     veths = {e.host_ifname for e in state.endpoints if e.host_ifname}
     for link in kernel.links():
         name = link["name"] or ""
-        orphan_bridge = name.startswith(BRIDGE_PREFIX) and name not in devices
+        orphan_device = name.startswith((BRIDGE_PREFIX, DUMMY_PREFIX)) and name not in devices
         orphan_veth = name.startswith(VETH_PREFIX) and name not in veths
-        if orphan_bridge or orphan_veth:
+        if orphan_device or orphan_veth:
             kernel.teardown([plan.DeleteLink(name)])
             log.append(f"removed leftover interface {name}")
     owned = {s.netns for s in state.sandboxes if s.mode == MODE_PRIVATE}
@@ -72,12 +73,15 @@ def reconcile(engine: Engine) -> list[str]:
 
     # 3. Ready objects whose kernel parts are gone: build them again.
     present = {link["name"] for link in kernel.links()}
+    kernel_links_before = set(present)
     by_id = {n.id: n for n in state.networks}
     for network in state.networks:
         if network.device and network.device not in present:
-            kernel.apply(get_driver(network.driver).plan_create(network))
-            log.append(f"recreated bridge {network.device} of network {network.name}")
-            present.add(network.device)
+            made = get_driver(network.driver).plan_create(network)
+            if made:  # (a macvlan parent of the user's that is gone is not ours to make)
+                kernel.apply(made)
+                log.append(f"recreated {network.device} of network {network.name}")
+                present.add(network.device)
     for sandbox in state.sandboxes:
         if sandbox.mode != MODE_PRIVATE:
             continue
@@ -88,9 +92,17 @@ def reconcile(engine: Engine) -> list[str]:
         rejoined = False
         for endpoint in state.endpoints_of_sandbox(sandbox.id):
             joined = by_id.get(endpoint.network_id)
-            if joined is None or not endpoint.host_ifname:
+            if joined is None or not endpoint.ifname:
                 continue
-            if fresh or endpoint.host_ifname not in present:
+            # A macvlan endpoint (no host end) is gone only with its namespace, or with its
+            # parent, which takes its children along.
+            lost = (endpoint.host_ifname not in present if endpoint.host_ifname
+                    else joined.device not in kernel_links_before)
+            if not endpoint.host_ifname and joined.device not in present:
+                log.append(f"cannot rebuild the interface of sandbox {sandbox.name} on network "
+                           f"{joined.name}: its parent {joined.device} is gone")
+                continue
+            if fresh or lost:
                 if not fresh:
                     steps.append(plan.DeleteLink(endpoint.ifname, sandbox.netns))
                 steps += get_driver(joined.driver).plan_join(joined, endpoint, sandbox)

@@ -162,6 +162,11 @@ class LinuxKernel:
             self._delete_link(step)
         elif isinstance(step, plan.CreateVeth):
             self._create_veth(step)
+        elif isinstance(step, plan.CreateParentLink):
+            self._netlink(None, lambda rtnl: netlink.create_parent_link(
+                rtnl, step.name, step.kind, step.lower, step.vlan_id))
+        elif isinstance(step, plan.CreateMacvlan):
+            self._create_macvlan(step)
         elif isinstance(step, plan.LoopbackUp):
             self._netlink(step.netns, netlink.loopback_up)
         elif isinstance(step, plan.SetDefaultRoutes):
@@ -205,6 +210,16 @@ class LinuxKernel:
                 rtnl, step.peer_ifname, step.addresses))
         except BaseException:
             self._netlink(None, lambda rtnl: netlink.delete_link(rtnl, step.host_ifname))
+            raise
+
+    def _create_macvlan(self, step: plan.CreateMacvlan) -> None:
+        self._netlink(None, lambda rtnl: netlink.create_macvlan(
+            rtnl, step.parent, step.mode, step.netns, step.ifname, step.mac, step.mtu))
+        try:
+            self._netlink(step.netns, lambda rtnl: netlink.configure_interface(
+                rtnl, step.ifname, step.addresses))
+        except BaseException:
+            self._netlink(step.netns, lambda rtnl: netlink.delete_link(rtnl, step.ifname))
             raise
 
     @staticmethod

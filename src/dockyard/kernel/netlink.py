@@ -7,11 +7,22 @@ counts as success, so teardown and rollback can be repeated safely.
 
 from __future__ import annotations
 
+import errno
 import os
 import socket
+import struct
 from typing import Any
 
-from dockyard.kernel.rtnl import GONE, NetlinkError, Rtnl
+from dockyard.kernel.rtnl import (
+    GONE,
+    IFLA_MACVLAN_MODE,
+    IFLA_VLAN_ID,
+    MACVLAN_MODES,
+    NetlinkError,
+    Rtnl,
+    attr,
+    attr_u32,
+)
 from dockyard.plan import Route
 
 __all__ = ["NetlinkError", "Rtnl"]
@@ -70,6 +81,37 @@ def create_veth(
     # Hairpin: a frame may leave by the port it came in on, so a container reaches its own
     # published port through the host's address (DNAT sends it straight back).
     rtnl.set_bridge_port(rtnl.require_index(host_ifname), hairpin=True)
+
+
+def create_parent_link(rtnl: Rtnl, name: str, kind: str, lower: str, vlan_id: int) -> None:
+    """A macvlan network's parent that the driver makes: a link of ``kind`` with no lower
+    one, or an 802.1Q VLAN link on ``lower``; up, since its macvlan children follow its
+    state."""
+    try:
+        if kind == "vlan":
+            rtnl.create_link(name, "vlan", lower=rtnl.require_index(lower), up=True,
+                             data=attr(IFLA_VLAN_ID, struct.pack("=H", vlan_id)))
+        else:
+            rtnl.create_link(name, kind, up=True)
+    except NetlinkError as exc:
+        if exc.errno != errno.EOPNOTSUPP:
+            raise
+        raise NetlinkError(exc.errno, f"this kernel has no {kind} links (for 802.1Q VLANs: "
+                           "CONFIG_VLAN_8021Q); make the parent interface yourself, or "
+                           "name an existing one") from None
+
+
+def create_macvlan(rtnl: Rtnl, parent: str, mode: str, netns: str, ifname: str, mac: str,
+                   mtu: int) -> None:
+    """A macvlan link on ``parent`` (this socket's namespace), born inside ``netns`` under
+    its final name."""
+    fd = os.open(netns, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        rtnl.create_link(ifname, "macvlan", lower=rtnl.require_index(parent), netns_fd=fd,
+                         mac=mac, mtu=mtu,
+                         data=attr_u32(IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))
+    finally:
+        os.close(fd)
 
 
 def configure_interface(rtnl: Rtnl, ifname: str, addresses: tuple[str, ...]) -> None:

@@ -35,12 +35,15 @@ NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
 SOL_NETLINK = 270
 NLMSGERR_ATTR_MSG = 1
 
-IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_MASTER = 1, 3, 4, 10
+IFLA_ADDRESS, IFLA_IFNAME, IFLA_MTU, IFLA_LINK, IFLA_MASTER = 1, 3, 4, 5, 10
 IFLA_LINKINFO, IFLA_AF_SPEC, IFLA_NET_NS_FD, IFLA_EXT_MASK = 18, 26, 28, 29
 IFLA_NUM_TX_QUEUES, IFLA_NUM_RX_QUEUES = 31, 32
 IFLA_INET6_ADDR_GEN_MODE, IN6_ADDR_GEN_MODE_NONE = 8, 1
 IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 2, 4, 5
 VETH_INFO_PEER = 1
+IFLA_VLAN_ID = 1
+IFLA_MACVLAN_MODE = 1
+MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 IFLA_BRPORT_MODE = 4  # hairpin
 RTEXT_FILTER_SKIP_STATS = 1 << 3
 IFF_UP = 0x1
@@ -256,6 +259,27 @@ class Rtnl:
             IFLA_INFO_DATA, nested(VETH_INFO_PEER, _IFINFOMSG.pack(0, 0, 0, 0, 0) + peer)))
         self.request(RTM_NEWLINK, _IFINFOMSG.pack(0, 0, 0, IFF_UP, IFF_UP) + own + info,
                      NLM_F_CREATE | NLM_F_EXCL)
+
+    def create_link(self, name: str, kind: str, *, lower: int = 0, netns_fd: int = -1,
+                    mac: str = "", mtu: int = 0, data: bytes = b"", up: bool = False) -> None:
+        """A link of ``kind`` (dummy, vlan, macvlan...): on ``lower`` when it has one,
+        born in the namespace of ``netns_fd`` when given (``lower`` is this socket's), under
+        its final name; ``data`` is the kind's own IFLA_INFO_DATA attributes."""
+        attrs = attr_str(IFLA_IFNAME, name)
+        if lower:
+            attrs += attr_u32(IFLA_LINK, lower)
+        if netns_fd >= 0:
+            attrs += attr_u32(IFLA_NET_NS_FD, netns_fd)
+        if mac:
+            attrs += attr(IFLA_ADDRESS, mac_bytes(mac))
+        if mtu:
+            attrs += attr_u32(IFLA_MTU, mtu)
+        info = attr_str(IFLA_INFO_KIND, kind)
+        if data:
+            info += nested(IFLA_INFO_DATA, data)
+        flags = IFF_UP if up else 0
+        self.request(RTM_NEWLINK, _IFINFOMSG.pack(0, 0, 0, flags, IFF_UP) + attrs
+                     + nested(IFLA_LINKINFO, info), NLM_F_CREATE | NLM_F_EXCL)
 
     def set_bridge_port(self, index: int, *, hairpin: bool) -> None:
         """Settle a freshly made bridge port before it has carrier: hairpin mode (frames

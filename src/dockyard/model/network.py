@@ -64,8 +64,12 @@ class Network:
     ipam_options: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
-    # Kernel name of the network's device (bridge), fixed at create time.
+    # Kernel name of the network's device (bridge; a macvlan network's parent), fixed at
+    # create time.
     device: str = ""
+    # The driver made ``device`` (a macvlan network's dummy or VLAN parent) and deletes it
+    # with the network; a parent the user had is left alone.
+    made_device: bool = False
     # "creating" until every kernel step is done; reconcile removes or finishes the rest.
     state: str = "ready"
 
@@ -82,6 +86,13 @@ class Network:
         if value is None:
             return default
         return value.strip().lower() in ("1", "true", "yes", "on")
+
+    @property
+    def user_defined(self) -> bool:
+        """A network of the user's: its containers find each other by name through the
+        embedded DNS (Docker's default bridge and host/none have no such thing)."""
+        return self.driver not in ("host", "null") and not self.bool_option(
+            OPT_DEFAULT_BRIDGE, False)
 
     @property
     def icc(self) -> bool:
@@ -119,6 +130,7 @@ class Network:
             "options": dict(self.options),
             "labels": dict(self.labels),
             "device": self.device,
+            "made_device": self.made_device,
             "state": self.state,
         }
 
@@ -138,5 +150,6 @@ class Network:
             options=dict(doc.get("options") or {}),
             labels=dict(doc.get("labels") or {}),
             device=doc.get("device", ""),
+            made_device=bool(doc.get("made_device")),
             state=doc.get("state", "ready"),
         )

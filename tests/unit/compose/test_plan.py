@@ -350,3 +350,30 @@ def test_fixed_host_port_with_replicas_is_flagged(write: Write, load: Load) -> N
     """)
     web = plan_project(load()).service("web")
     assert any("replicas 2..3 fail" in p for p in web.problems)
+
+
+def test_macvlan_networks_are_explained_as_segments_not_bridges(write: Write,
+                                                                 load: Load) -> None:
+    write("compose.yaml", """
+        services:
+          web: {image: busybox, networks: [lan], ports: ["8080:80"]}
+          lab: {image: busybox, networks: [iso]}
+        networks:
+          lan:
+            driver: macvlan
+            driver_opts: {parent: eth1}
+            ipam: {config: [{subnet: 192.168.5.0/24, gateway: 192.168.5.1}]}
+          iso: {driver: macvlan}
+    """)
+    plan = plan_project(load())
+    assert plan.network("lan").parent == "eth1" and plan.network("iso").parent is None
+    text = render_plan_text(plan)
+    notes = " ".join(text[text.index("\nNotes\n"):].split())
+    assert ("macvlan: lan puts its containers (web) straight onto eth1's segment, each with "
+            "a MAC and an address of its own (from 192.168.5.0/24)") in notes
+    assert "cannot reach them through eth1" in notes
+    # Only one macvlan note, and no claim that the host reaches these through a bridge.
+    assert "macvlan without a parent" not in notes
+    assert "through its bridge" not in notes
+    web = {h.service: h for h in plan.host_access}["web"]
+    assert not web.reachable and "all macvlan: ports are not forwarded" in web.reason
