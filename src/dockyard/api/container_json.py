@@ -51,6 +51,7 @@ class ExtraNetwork:
 class CreateRequest:
     spec: ContainerSpec
     extra_networks: tuple[ExtraNetwork, ...] = field(default_factory=tuple)
+    warnings: tuple[str, ...] = ()
 
 
 def _strslice(body: Body, key: str) -> tuple[str, ...] | None:
@@ -221,8 +222,57 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         console_size=console_size(host, "ConsoleSize", "HostConfig.ConsoleSize"),
         memory=get_int(host, "Memory", "HostConfig.Memory"),
         memory_swap=get_int(host, "MemorySwap", "HostConfig.MemorySwap"),
+        sysctls=tuple(f"{k}={v}" for k, v in get_str_map(host, "Sysctls",
+                                                         "HostConfig.Sysctls").items()),
+        tmpfs=tuple(f"{k}:{v}" if v else k for k, v in get_str_map(host, "Tmpfs",
+                                                                    "HostConfig.Tmpfs").items()),
+        read_only=get_bool(host, "ReadonlyRootfs", "HostConfig.ReadonlyRootfs"),
+        group_add=tuple(get_str_list(host, "GroupAdd", "HostConfig.GroupAdd")),
+        cap_add=tuple(get_str_list(host, "CapAdd", "HostConfig.CapAdd")),
+        cap_drop=tuple(get_str_list(host, "CapDrop", "HostConfig.CapDrop")),
     )
-    return CreateRequest(spec, extra)
+    return CreateRequest(spec, extra, tuple(unapplied_host_config(host)))
+
+
+# HostConfig fields this daemon applies. Any other one given with a value that asks for
+# something is named in the create reply's Warnings (the docker CLI prints each one as
+# "WARNING: ..."), as dockerd warns of a resource its kernel lacks, rather than dropped
+# without a word.
+APPLIED_HOST_CONFIG = frozenset({
+    "AutoRemove", "Binds", "CapAdd", "CapDrop", "ConsoleSize", "Dns", "DnsOptions",
+    "DnsSearch", "ExtraHosts", "GroupAdd", "Init", "Links", "Memory", "MemorySwap", "Mounts",
+    "NetworkMode", "PortBindings", "PublishAllPorts", "ReadonlyRootfs", "RestartPolicy",
+    "Sysctls", "Tmpfs",
+})
+# What the docker CLI sends for a flag not given, beyond nulls, zeros, falses and empties,
+# and values that ask for what every container here has anyway.
+_ASKS_NOTHING: dict[str, tuple[Any, ...]] = {
+    "MemorySwappiness": (-1,), "PidsLimit": (-1,), "Isolation": ("default",),
+    "ShmSize": (64 << 20,), "CgroupnsMode": ("private",), "IpcMode": ("private",),
+    "PidMode": ("private",), "UTSMode": ("private",),
+}
+
+
+def _empty(value: Any) -> bool:
+    if isinstance(value, dict):
+        return all(_empty(v) for v in value.values())
+    if isinstance(value, list):
+        return all(_empty(v) for v in value)
+    return value is None or value is False or value == 0 or value == ""
+
+
+def unapplied_host_config(host: Body) -> list[str]:
+    """Warnings for what ``host`` asks that this daemon does not do."""
+    warnings = []
+    for key, value in sorted(host.items()):
+        if key in APPLIED_HOST_CONFIG or _empty(value) or value in _ASKS_NOTHING.get(key, ()):
+            continue
+        if (key == "LogConfig" and isinstance(value, dict)
+                and value.get("Type") in ("", "json-file") and _empty(value.get("Config"))):
+            continue
+        warnings.append(f"HostConfig.{key} is not applied by this daemon (Dockyard): the "
+                        "container runs without it")
+    return warnings
 
 
 # ------------------------------------------------------------------------ list view

@@ -134,7 +134,7 @@ async def create(request: web.Request) -> web.StreamResponse:
 
     c, started, error = await b.run(create_and_connect)
     publish(b, c, "create")
-    reply: dict[str, Any] = {"Id": c.id, "Warnings": []}
+    reply: dict[str, Any] = {"Id": c.id, "Warnings": list(req.warnings)}
     if started is not None:
         publish(b, started, "start")
         reply[STARTED_FIELD] = True

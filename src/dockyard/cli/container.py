@@ -60,6 +60,8 @@ def _create(ctx: Context, cmd: str, args: list[str], flags: list[Flag]
         created = ctx.client().post("/containers/create", body, query)
     except APIError as err:
         return _fail(cmd, err.message, 125)
+    for warning in created.get("Warnings") or ():
+        print(f"WARNING: {warning}", file=sys.stderr)
     return opts, created
 
 

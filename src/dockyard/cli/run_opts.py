@@ -12,11 +12,14 @@ if TYPE_CHECKING:
 CREATE_FLAGS = [
     Flag(("--add-host",), "add_host", "list", help="Add a custom host-to-IP mapping "
          "(host:ip)"),
+    Flag(("--cap-add",), "cap_add", "list", help="Add Linux capabilities"),
+    Flag(("--cap-drop",), "cap_drop", "list", help="Drop Linux capabilities"),
     Flag(("--dns",), "dns", "list", help="Set custom DNS servers"),
     Flag(("--dns-option", "--dns-opt"), "dns_option", "list", help="Set DNS options"),
     Flag(("--dns-search",), "dns_search", "list", help="Set custom DNS search domains"),
     Flag(("--entrypoint",), "entrypoint", help="Overwrite the default ENTRYPOINT of the image"),
     Flag(("-e", "--env"), "env", "list", help="Set environment variables"),
+    Flag(("--group-add",), "group_add", "list", help="Add additional groups to join"),
     Flag(("--env-file",), "env_file", "list", help="Read in a file of environment variables"),
     Flag(("--expose",), "expose", "list", help="Expose a port or a range of ports"),
     Flag(("--health-cmd",), "health_cmd", help="Command to run to check health"),
@@ -59,12 +62,16 @@ CREATE_FLAGS = [
          "random ports"),
     Flag(("--pull",), "pull", default="missing", help="Pull image before running (never: "
          "images are imported here)"),
+    Flag(("--read-only",), "read_only", "bool", help="Mount the container's root filesystem "
+         "as read only"),
     Flag(("--restart",), "restart", default="no", help="Restart policy to apply when a "
          "container exits"),
     Flag(("--rm",), "rm", "bool", help="Automatically remove the container when it exits"),
     Flag(("--stop-signal",), "stop_signal", help="Signal to stop the container"),
     Flag(("--stop-timeout",), "stop_timeout", "int", help="Timeout (in seconds) to stop a "
          "container"),
+    Flag(("--sysctl",), "sysctl", "list", help="Sysctl options (net.* only)"),
+    Flag(("--tmpfs",), "tmpfs", "list", help="Mount a tmpfs directory"),
     Flag(("-t", "--tty"), "tty", "bool", help="Allocate a pseudo-TTY"),
     Flag(("-u", "--user"), "user", help="Username or UID (format: <name|uid>[:<group|gid>])"),
     Flag(("-v", "--volume"), "volume", "list", help="Bind mount a volume"),
@@ -365,6 +372,13 @@ def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
         "Memory": memory_flag(opts.get("memory"), "-m, --memory"),
         "MemorySwap": memory_flag(opts.get("memory_swap"), "--memory-swap",
                                    allow_unlimited=True),
+        "CapAdd": list(opts["cap_add"]) or None,
+        "CapDrop": list(opts["cap_drop"]) or None,
+        "GroupAdd": list(opts["group_add"]) or None,
+        "ReadonlyRootfs": opts["read_only"],
+        "Sysctls": _kv(opts["sysctl"]) or None,
+        # docker's: PATH[:OPTIONS]
+        "Tmpfs": {t.partition(":")[0]: t.partition(":")[2] for t in opts["tmpfs"]} or None,
     }
     if opts["tty"] and console_size:
         host_config["ConsoleSize"] = list(console_size)

@@ -232,6 +232,14 @@ _EXTRA_HOST_CONFIG = {"cap_add": "CapAdd", "cap_drop": "CapDrop", "privileged": 
 _EXTRA_CONFIG = {"tty": "Tty", "stdin_open": "OpenStdin", "mac_address": "MacAddress"}
 
 
+def _sysctls(value: Any) -> dict[str, str]:
+    """compose's ``sysctls``, a mapping or a list of ``KEY=VALUE``, as the API's map of
+    strings (YAML gives numbers as numbers)."""
+    if isinstance(value, dict):
+        return {str(k): str(v) for k, v in value.items()}
+    return {k: v for k, _, v in (str(item).partition("=") for item in value)}
+
+
 @dataclasses.dataclass(frozen=True)
 class ContainerRequest:
     """One ``POST /containers/create``: the name and the body."""
@@ -309,6 +317,12 @@ def container_request(
     for key, api_key in _EXTRA_HOST_CONFIG.items():
         if key in service.extras:
             host_config[api_key] = service.extras[key]
+    if "sysctls" in service.extras:
+        host_config["Sysctls"] = _sysctls(service.extras["sysctls"])
+    if "tmpfs" in service.extras:
+        paths = service.extras["tmpfs"]
+        host_config["Tmpfs"] = {p.partition(":")[0]: p.partition(":")[2]
+                                for p in ([paths] if isinstance(paths, str) else paths)}
     endpoints: dict[str, Any] = {}
     if network_mode is not None:
         host_config["NetworkMode"] = network_mode

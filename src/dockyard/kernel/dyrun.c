@@ -24,6 +24,7 @@
  *   --hostname NAME, --domainname NAME
  *   --mount TYPE SRC DEST FLAGS DATA   in order; FLAGS is the decimal MS_* mask
  *   --mask PATH, --readonly PATH        Docker's masked and read-only paths
+ *   --readonly-root             the root mount read-only (docker run --read-only)
  *   --user UID GID GROUPS       GROUPS: comma-separated additional gids ("" for none)
  *   --cwd PATH, --env K=V, --caps HEXMASK (the bounding set kept)
  *   --cgroup DIR                a cgroup v1 devices directory to create and enter,
@@ -95,6 +96,7 @@
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/types.h>
@@ -131,6 +133,7 @@ struct config {
     uint64_t caps;
     int have_caps;
     int nodev;
+    int readonly_root;
     int mntns; /* the template mount namespace, -1: none given */
     pid_t pid;
     int have_tty, tty_sock;
@@ -183,6 +186,7 @@ static void parse(int argc, char **argv, struct config *c) {
         else if (!strcmp(f, "--cgroup")) c->cgroup = argv[++i];
         else if (!strcmp(f, "--pid")) c->pid = (pid_t)atoi(argv[++i]);
         else if (!strcmp(f, "--nodev")) c->nodev = atoi(argv[++i]);
+        else if (!strcmp(f, "--readonly-root")) c->readonly_root = 1;
         else if (!strcmp(f, "--mntns")) c->mntns = atoi(argv[++i]);
         else if (!strcmp(f, "--report")) {
             report_fd = atoi(argv[++i]);
@@ -385,6 +389,20 @@ static void mask_path(const char *path) {
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
                                 : mount("/dev/null", path, NULL, MS_BIND, NULL);
     if (r < 0) die("mask %s: %s", path, strerror(errno));
+}
+
+/* The root mount alone (not the mounts below it) read-only, last, once every mount
+ * point in it exists. A bind remount replaces the mount's nosuid/nodev/noexec, so those
+ * it has are asked for again. */
+static void readonly_root(void) {
+    struct statvfs sv;
+    if (statvfs("/", &sv) < 0) die("statvfs /: %s", strerror(errno));
+    unsigned long flags = MS_BIND | MS_REMOUNT | MS_RDONLY;
+    if (sv.f_flag & ST_NOSUID) flags |= MS_NOSUID;
+    if (sv.f_flag & ST_NODEV) flags |= MS_NODEV;
+    if (sv.f_flag & ST_NOEXEC) flags |= MS_NOEXEC;
+    if (mount(NULL, "/", NULL, flags, NULL) < 0)
+        die("remount the root read-only: %s", strerror(errno));
 }
 
 static void readonly_path(const char *path) {
@@ -645,6 +663,7 @@ static int cmd_run(struct config *c) {
     close(rootfd);
     for (int i = 0; i < c->n_masked; i++) mask_path(c->masked[i]);
     for (int i = 0; i < c->n_readonly; i++) readonly_path(c->readonly[i]);
+    if (c->readonly_root) readonly_root();
     if (c->hostname && sethostname(c->hostname, strlen(c->hostname)) < 0)
         die("sethostname: %s", strerror(errno));
     if (c->domainname && setdomainname(c->domainname, strlen(c->domainname)) < 0)

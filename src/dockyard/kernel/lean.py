@@ -154,6 +154,8 @@ def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool =
         args += ["--tty", *(str(n) for n in tty)]
     if nodev:
         args += ["--nodev", "1"]
+    if spec["root"].get("readonly"):
+        args += ["--readonly-root"]
     linux = spec.get("linux") or {}
     for ns in linux.get("namespaces") or []:
         if ns["type"] == "network" and ns.get("path"):

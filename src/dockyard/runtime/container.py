@@ -68,6 +68,12 @@ class ContainerSpec:
     memory: int = 0  # -m, bytes; 0: no limit
     memory_swap: int = 0  # --memory-swap: memory + swap, bytes; -1: unlimited swap
     init: bool | None = None  # --init (HostConfig.Init); None: the daemon's default, none
+    sysctls: tuple[str, ...] = ()  # --sysctl KEY=VALUE: the network namespace's (net.*)
+    tmpfs: tuple[str, ...] = ()  # --tmpfs PATH[:OPTIONS]
+    read_only: bool = False  # --read-only: the root filesystem
+    group_add: tuple[str, ...] = ()  # --group-add: names or numbers
+    cap_add: tuple[str, ...] = ()
+    cap_drop: tuple[str, ...] = ()
 
 
 

@@ -167,6 +167,13 @@ def inspect_doc(
             "PublishAllPorts": c.spec.publish_all,
             "Memory": c.spec.memory,
             "MemorySwap": c.spec.memory_swap,
+            "CapAdd": list(c.spec.cap_add) or None,
+            "CapDrop": list(c.spec.cap_drop) or None,
+            "GroupAdd": list(c.spec.group_add) or None,
+            "ReadonlyRootfs": c.spec.read_only,
+            # maps: Go writes their keys sorted
+            "Sysctls": dict(sorted(s.partition("=")[::2] for s in c.spec.sysctls)) or None,
+            "Tmpfs": dict(sorted(t.partition(":")[::2] for t in c.spec.tmpfs)) or None,
             "Mounts": [{"Type": m.type, "Source": m.source or m.name, "Target": m.target,
                         "ReadOnly": m.read_only} for m in c.mounts] or None,
         },

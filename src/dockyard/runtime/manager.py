@@ -48,6 +48,7 @@ from datetime import UTC, datetime
 from ipaddress import ip_address
 from typing import Any
 
+from dockyard import plan
 from dockyard.engine import Engine
 from dockyard.engine.engine import SANDBOX_FILES
 from dockyard.engine.state import State
@@ -97,16 +98,19 @@ from dockyard.runtime.names import random_name
 from dockyard.runtime.options import (
     MountRequest,
     check_memory,
+    check_sysctls,
+    effective_capabilities,
     parse_bind_spec,
     parse_mount_spec,
     parse_network_mode,
     parse_restart_policy,
     parse_signal,
+    tmpfs_mount,
     updated_memory,
     validate_container_name,
 )
 from dockyard.runtime.restart import decide, starts_with_daemon
-from dockyard.runtime.spec import INIT_PATH, BindMount, ProcessSpec, build_spec
+from dockyard.runtime.spec import DEFAULT_CAPS, INIT_PATH, BindMount, ProcessSpec, build_spec
 from dockyard.runtime.stdio import Console
 from dockyard.runtime.supervisor import Supervisor
 from dockyard.runtime.users import ResolvedUser, resolve_user
@@ -357,6 +361,10 @@ class ContainerManager:
             raise InvalidParameter(f'invalid stop timeout "{spec.stop_timeout}"')
         for server in spec.dns:
             _check_ip("dns", server)
+        check_sysctls(spec.sysctls, spec.network_mode)
+        for item in spec.tmpfs:
+            tmpfs_mount(item)
+        effective_capabilities(spec.cap_add, spec.cap_drop, DEFAULT_CAPS)
         for entry in spec.extra_hosts:
             host, sep, address = entry.partition(":")
             if not host or not sep or (address != "host-gateway"
@@ -581,6 +589,20 @@ class ContainerManager:
                                "options": ["nosuid", "nodev", "mode=1777",
                                            *(["ro"] if m.read_only else [])]}
                               for m in c.mounts if m.type == "tmpfs"]
+            oci["mounts"] += [tmpfs_mount(item) for item in c.spec.tmpfs]
+            oci["root"]["readonly"] = c.spec.read_only
+            if c.spec.cap_add or c.spec.cap_drop:
+                caps = list(effective_capabilities(c.spec.cap_add, c.spec.cap_drop,
+                                                   DEFAULT_CAPS))
+                oci["process"]["capabilities"] = {"bounding": caps, "effective": caps,
+                                                  "permitted": caps}
+            sysctls = check_sysctls(c.spec.sysctls, c.spec.network_mode)
+            if sysctls and sandbox.netns:
+                # Into the sandbox's namespace before the process starts, as runc writes
+                # them; a key that does not exist fails the start.
+                self.engine.kernel.apply([plan.Sysctl(key.replace(".", "/"), value,
+                                                      sandbox.netns)
+                                          for key, value in sysctls.items()])
             if c.domainname:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
             # None: no stdin, no terminal
@@ -792,7 +814,7 @@ class ContainerManager:
             except OSError:
                 return ""
 
-        return resolve_user(c.user, read("passwd"), read("group"))
+        return resolve_user(c.user, read("passwd"), read("group"), c.spec.group_add)
 
     def _process_env(self, c: Container, sandbox: Sandbox, user: ResolvedUser
                      ) -> tuple[str, ...]:

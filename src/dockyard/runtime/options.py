@@ -221,3 +221,89 @@ def updated_memory(current: int, current_swap: int, memory: int, memory_swap: in
                                    "memoryswap limit, update the memoryswap at the same time")
         memory_swap = current_swap
     return memory, check_memory(memory, memory_swap)
+
+
+def effective_capabilities(add: tuple[str, ...], drop: tuple[str, ...],
+                           default: tuple[str, ...]) -> tuple[str, ...]:
+    """The capabilities a container's process keeps, as Docker computes them from
+    ``--cap-add``/``--cap-drop``: names with or without ``CAP_``, any case; ``ALL`` in
+    ``drop`` starts from none, ``ALL`` in ``add`` from every capability."""
+    from dockyard.kernel.lean import CAPABILITIES  # the kernel's names, by number
+
+    known = tuple(f"CAP_{name}" for name in CAPABILITIES)
+
+    def normalize(names: tuple[str, ...]) -> list[str]:
+        out = []
+        for name in names:
+            upper = name.strip().upper()
+            if upper == "ALL":
+                out.append(upper)
+                continue
+            full = upper if upper.startswith("CAP_") else f"CAP_{upper}"
+            if full not in known:
+                raise InvalidParameter(f'unknown capability: "{full}"')
+            out.append(full)
+        return out
+
+    adds, drops = normalize(add), normalize(drop)
+    if "ALL" in adds:
+        base = set(known)
+    elif "ALL" in drops:
+        base = set()
+    else:
+        base = set(default)
+    if "ALL" not in drops:
+        base -= set(drops)
+    base |= {name for name in adds if name != "ALL"}
+    return tuple(name for name in known if name in base)
+
+
+# Docker lets a container set the sysctls of its own namespaces; those of its network
+# namespace are the ones applied here (into the sandbox's namespace, before the start).
+def check_sysctls(items: tuple[str, ...], network_mode: str) -> dict[str, str]:
+    """``--sysctl KEY=VALUE`` values as a mapping, refused unless each key is one of the
+    container's own network namespace."""
+    wanted: dict[str, str] = {}
+    mode = parse_network_mode(network_mode)
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("/", ".")
+        if not sep or not key:
+            raise InvalidParameter(f'invalid sysctl "{item}": expected KEY=VALUE')
+        if not key.startswith("net."):
+            raise InvalidParameter(
+                f'sysctl "{key}" is not allowed: only those of the container\'s own network '
+                "namespace (net.*) can be set here")
+        if mode.kind in ("host", "container"):
+            raise InvalidParameter(
+                f'sysctl "{key}" is not allowed in the network namespace of network mode '
+                f"{network_mode}: it is not the container's own")
+        wanted[key] = value
+    return wanted
+
+
+_TMPFS_OPTIONS = ("ro", "rw", "noexec", "exec", "nosuid", "suid", "nodev", "dev")
+
+
+def tmpfs_mount(item: str) -> dict[str, object]:
+    """A ``--tmpfs PATH[:OPTIONS]`` value as an OCI mount: Docker's default options
+    (nosuid, nodev, noexec) unless the value says otherwise; ``size=`` and ``mode=`` pass
+    through; any other option is refused by name."""
+    target, _, given = item.partition(":")
+    if not target.startswith("/"):
+        raise InvalidParameter(f'invalid tmpfs "{item}": mount path "{target}" must be '
+                               "absolute")
+    options = {"nosuid": "nosuid", "nodev": "nodev", "exec": "noexec"}
+    extra = []
+    for option in filter(None, given.split(",")):
+        name = option.partition("=")[0]
+        if name in ("size", "mode", "uid", "gid", "nr_inodes"):
+            extra.append(option)
+        elif option in _TMPFS_OPTIONS:
+            pair = {"ro": "rw", "rw": "rw", "exec": "exec", "noexec": "exec", "suid": "nosuid",
+                    "nosuid": "nosuid", "dev": "nodev", "nodev": "nodev"}[option]
+            options[pair] = option
+        else:
+            raise InvalidParameter(f'invalid tmpfs "{item}": unknown option "{option}"')
+    return {"destination": posixpath.normpath(target), "type": "tmpfs", "source": "tmpfs",
+            "options": [*options.values(), *extra]}

@@ -20,7 +20,10 @@ def _rows(text: str) -> list[list[str]]:
     return [line.split(":") for line in text.splitlines() if line and not line.startswith("#")]
 
 
-def resolve_user(spec: str, passwd: str, group: str) -> ResolvedUser:
+def resolve_user(spec: str, passwd: str, group: str,
+                 group_add: tuple[str, ...] = ()) -> ResolvedUser:
+    """``group_add``: ``--group-add`` values, group names or numbers, made supplementary
+    groups of the process beside the user's own."""
     user, _, grp = (spec or "0").partition(":")
     users = [r for r in _rows(passwd) if len(r) >= 4]
     groups = [r for r in _rows(group) if len(r) >= 3]
@@ -41,6 +44,14 @@ def resolve_user(spec: str, passwd: str, group: str) -> ResolvedUser:
         else:
             raise InvalidParameter(
                 f'unable to find group {grp}: no matching entries in group file')
-    extra = tuple(sorted({int(r[2]) for r in groups
-                          if name and name in r[3].split(",") and int(r[2]) != gid}))
-    return ResolvedUser(uid, gid, home or "/", extra)
+    extra = {int(r[2]) for r in groups if name and name in r[3].split(",") and int(r[2]) != gid}
+    for wanted in group_add:
+        found = next((r for r in groups if r[0] == wanted), None)
+        if found is not None:
+            extra.add(int(found[2]))
+        elif wanted.isdigit():
+            extra.add(int(wanted))
+        else:
+            raise InvalidParameter(
+                f'unable to find group {wanted}: no matching entries in group file')
+    return ResolvedUser(uid, gid, home or "/", tuple(sorted(extra)))

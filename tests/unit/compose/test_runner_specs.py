@@ -96,3 +96,19 @@ def test_restart_policy_errors_name_the_value() -> None:
     assert restart_policy("unless-stopped") == {"Name": "unless-stopped"}
     with pytest.raises(InvalidParameter, match='invalid restart policy "sometimes"'):
         restart_policy("sometimes")
+
+
+@pytest.mark.parametrize(("sysctls", "tmpfs"), [
+    ('["net.core.somaxconn=1024", "net.ipv4.tcp_syncookies=0"]', '["/run:size=1m", "/tmp"]'),
+    ("{net.core.somaxconn: 1024, net.ipv4.tcp_syncookies: 0}", '"/run:size=1m"'),
+])
+def test_sysctls_and_tmpfs_in_either_form_become_the_apis_maps(
+        write: Write, load: Load, sysctls: str, tmpfs: str) -> None:
+    write("compose.yaml", f"""
+        services:
+          app: {{image: busybox, read_only: true, sysctls: {sysctls}, tmpfs: {tmpfs}}}
+        """)
+    project = load(project_name="p")
+    host = container_request(project, project.services["app"], 1).body["HostConfig"]
+    assert host["Sysctls"] == {"net.core.somaxconn": "1024", "net.ipv4.tcp_syncookies": "0"}
+    assert host["Tmpfs"]["/run"] == "size=1m" and host["ReadonlyRootfs"] is True
