@@ -347,3 +347,18 @@ def test_rm_force_of_an_autoremove_container(busybox: Daemon) -> None:
     ok(d.cli("run", "-d", "--rm", "--name", "brief", "busybox", "sleep", "600"))
     assert ok(d.cli("rm", "-f", "brief")) == "brief\n"
     assert d.cli("inspect", "brief").returncode == 1
+
+
+def test_legacy_address_fields_follow_the_default_bridge_endpoint(busybox: Daemon) -> None:
+    d = busybox
+    ok(d.cli("network", "create", "--subnet", "10.79.0.0/24", "own"))
+    ok(d.cli("run", "-d", "--name", "legacy", "--network", "own", "busybox", "sleep", "300"))
+    legacy = "{{.NetworkSettings.IPAddress}} {{.NetworkSettings.Gateway}}"
+    assert ok(d.cli("inspect", "-f", legacy, "legacy")) == " \n"  # not on the bridge
+    ok(d.cli("network", "connect", "bridge", "legacy"))
+    bridge_ip = ok(d.cli("inspect", "-f", "{{.NetworkSettings.Networks.bridge.IPAddress}}",
+                         "legacy")).strip()
+    assert bridge_ip.startswith("172.17.")
+    assert ok(d.cli("inspect", "-f", legacy, "legacy")) == f"{bridge_ip} 172.17.0.1\n"
+    ok(d.cli("network", "disconnect", "own", "legacy"))
+    assert ok(d.cli("inspect", "-f", legacy, "legacy")) == f"{bridge_ip} 172.17.0.1\n"

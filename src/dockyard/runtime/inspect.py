@@ -105,8 +105,9 @@ def inspect_doc(
         networks[attachment.network] = _network_entry(c, live, attachment.aliases, user_defined)
     exposed = [e for spec in c.exposed for e in parse_expose(spec)]
     ports = to_docker_ports(sandbox.ports if sandbox else (), exposed)
-    primary = next(iter(networks.values()), None) if c.spec.network_mode in (
-        "bridge", "default", "") else None
+    # The legacy top-level fields are the default bridge's endpoint, whichever network the
+    # container was made on (dockerd's getDefaultNetworkSettings), and empty off it.
+    primary = networks.get("bridge")
     mounts = [{
         "Type": m.type, "Name": m.name or None, "Source": m.source, "Destination": m.target,
         "Driver": "local" if m.type == "volume" else None, "Mode": "" if m.type != "bind"
