@@ -362,3 +362,17 @@ def test_legacy_address_fields_follow_the_default_bridge_endpoint(busybox: Daemo
     assert ok(d.cli("inspect", "-f", legacy, "legacy")) == f"{bridge_ip} 172.17.0.1\n"
     ok(d.cli("network", "disconnect", "own", "legacy"))
     assert ok(d.cli("inspect", "-f", legacy, "legacy")) == f"{bridge_ip} 172.17.0.1\n"
+
+
+def test_host_gateway_names_the_host_from_any_network(busybox: Daemon) -> None:
+    from tests.integration.hosts import http_server
+
+    d = busybox
+    ok(d.cli("network", "create", "--subnet", "10.80.0.0/24", "apart"))
+    hosts = ok(d.cli("run", "--rm", "--network", "apart", "--add-host", "gw:host-gateway",
+                     "busybox", "grep", "gw", "/etc/hosts"))
+    assert hosts == "172.17.0.1\tgw\n"  # the default bridge's gateway, as dockerd's default
+    with http_server(d.host.netns, port=8099, body="from the host"):
+        fetched = ok(d.cli("run", "--rm", "--network", "apart", "--add-host",
+                           "gw:host-gateway", "busybox", "wget", "-qO-", "http://gw:8099/"))
+    assert fetched == "from the host"

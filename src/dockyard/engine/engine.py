@@ -862,6 +862,10 @@ class Engine:
         )
         links = self._link_hosts(state, endpoints, networks)
         extra = [_parse_extra_host(entry) for entry in sandbox.extra_hosts]
+        if any(address == HOST_GATEWAY for _, address in extra):
+            extra = [(name, a) for name, address in extra
+                     for a in (_host_gateway_ips(state) if address == HOST_GATEWAY
+                               else (address,))]
         directory = self.sandbox_dir(sandbox.id)
         if not os.path.isdir(directory) and not self._spares.take(directory):
             os.makedirs(directory, exist_ok=True)
@@ -1019,13 +1023,27 @@ def _parse_ip(field_name: str, value: str) -> IPAddress:
         raise InvalidParameter(f'invalid {field_name} "{value}": not an IP address') from None
 
 
+HOST_GATEWAY = "host-gateway"
+
+
+def _host_gateway_ips(state: State) -> tuple[str, ...]:
+    """What ``--add-host NAME:host-gateway`` stands for: the host's addresses on the
+    default bridge (its gateways), as dockerd's default host-gateway-ip; every container
+    reaches them, whichever network it is on."""
+    bridge = next((n for n in state.networks if n.bool_option(OPT_DEFAULT_BRIDGE, False)),
+                  None)
+    if bridge is None:
+        return ()
+    return tuple(p.gateway for p in (bridge.pool_v4(), bridge.pool_v6()) if p is not None)
+
+
 def _parse_extra_host(entry: str) -> tuple[str, str]:
     """``name:ip`` (Docker's --add-host); IPv6 addresses may contain colons."""
     name, sep, address = entry.partition(":")
     if not sep or not name or not address:
         raise InvalidParameter(f'invalid extra host "{entry}": expected name:ip')
     address = address.strip("[]")
-    if address != "host-gateway":
+    if address != HOST_GATEWAY:
         _parse_ip("extra host address", address)
     return name, address
 
