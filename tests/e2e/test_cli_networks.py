@@ -144,3 +144,16 @@ def test_info_version_and_unknown_object(daemon: Daemon) -> None:
     result = daemon.cli("inspect", "nothing-here")
     assert result.returncode == 1
     assert result.stderr == "Error: No such object: nothing-here\n"
+
+
+def test_run_on_several_networks_with_per_network_options(busybox: Daemon) -> None:
+    d = busybox
+    ok(d.cli("network", "create", "--subnet", "10.83.0.0/24", "front"))
+    ok(d.cli("network", "create", "--subnet", "10.84.0.0/24", "back"))
+    ok(d.cli("run", "-d", "--name", "both", "--network", "front", "--network",
+             "name=back,alias=bee,ip=10.84.0.40", "busybox", "sleep", "300"))
+    rows = ok(d.cli("exec", "both", "ip", "-o", "-4", "addr", "show")).splitlines()
+    addresses = {row.split()[1]: row.split()[3] for row in rows}
+    assert addresses == {"lo": "127.0.0.1/8", "eth0": "10.83.0.2/24", "eth1": "10.84.0.40/24"}
+    peer = d.cli("run", "--rm", "--network", "back", "busybox", "nslookup", "bee")
+    assert peer.returncode == 0 and "10.84.0.40" in peer.stdout

@@ -63,6 +63,31 @@ def test_run_flags_become_docker_create_body() -> None:
         body_for("--rm", "--restart", "always", "busybox")
 
 
+def test_several_networks_and_the_advanced_network_syntax() -> None:
+    body = body_for("--network", "name=front,alias=a,alias=b,ip=10.0.0.5,mac-address="
+                    "02:00:00:00:00:01,gw-priority=5", "--network", "back", "busybox")
+    assert body["HostConfig"]["NetworkMode"] == "front"
+    assert body["NetworkingConfig"]["EndpointsConfig"] == {
+        "front": {"Aliases": ["a", "b"], "IPAMConfig": {"IPv4Address": "10.0.0.5"},
+                  "MacAddress": "02:00:00:00:00:01", "GwPriority": 5},
+        "back": {}}
+    # The single-network flags belong to the first network.
+    first = body_for("--network", "front", "--network", "back", "--network-alias", "w",
+                     "--mac-address", "02:00:00:00:00:02", "busybox")
+    assert first["NetworkingConfig"]["EndpointsConfig"] == {
+        "front": {"Aliases": ["w"], "MacAddress": "02:00:00:00:00:02"}, "back": {}}
+    assert body_for("--network", "front", "busybox")["NetworkingConfig"] == {
+        "EndpointsConfig": {}}  # one network, no options: no endpoint config, as docker's
+    for args, words in (
+            (("--network", "name=f,alias=a", "--network-alias", "b"),
+             "cannot specify both --network-alias and per-network alias"),
+            (("--network", "f", "--network", "f"), 'network "f" is specified multiple times'),
+            (("--network", "name=f,colour=red"), "invalid field key colour"),
+            (("--network", "alias=a"), "network name missing")):
+        with pytest.raises(UsageError, match=words):
+            body_for(*args, "busybox")
+
+
 def test_create_body_round_trips_into_a_container_spec() -> None:
     body = body_for("--name", "web", "--network", "app", "--network-alias", "www",
                     "--ip", "10.0.0.5", "-p", "[::1]:8080:80", "-P", "--link", "db:database",

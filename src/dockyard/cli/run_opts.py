@@ -53,7 +53,7 @@ CREATE_FLAGS = [
          "'-1' to enable unlimited swap"),
     Flag(("--mount",), "mount", "list", help="Attach a filesystem mount to the container"),
     Flag(("--name",), "name", help="Assign a name to the container"),
-    Flag(("--network", "--net"), "network", help="Connect a container to a network"),
+    Flag(("--network", "--net"), "network", "list", help="Connect a container to a network"),
     Flag(("--network-alias", "--net-alias"), "alias", "list", help="Add network-scoped alias "
          "for the container"),
     Flag(("-p", "--publish"), "publish", "list", help="Publish a container's port(s) to the "
@@ -324,6 +324,75 @@ def _kv(values: list[str]) -> dict[str, str]:
     return out
 
 
+_NETWORK_KEYS = ("name", "alias", "ip", "ip6", "mac-address", "link-local-ip", "driver-opt",
+                 "gw-priority")
+_PER_NETWORK_CONFLICTS = (  # flag of the first network, its per-network key, the words
+    ("alias", "alias", "--network-alias and per-network alias"),
+    ("ip", "ip", "--ip and per-network IPv4 address"),
+    ("ip6", "ip6", "--ip6 and per-network IPv6 address"),
+    ("mac_address", "mac-address", "--mac-address and per-network MAC address"),
+)
+
+
+def _network_spec(text: str) -> dict[str, list[str]]:
+    """One ``--network`` value: a name, or docker's ``name=N,alias=A,ip=…`` form."""
+    if "=" not in text:
+        return {"name": [text]}
+    fields: dict[str, list[str]] = {}
+    for part in text.split(","):
+        key, sep, value = part.partition("=")
+        key = key.strip().lower()
+        if not sep or key not in _NETWORK_KEYS:
+            raise UsageError(f'invalid argument "{text}" for "--network" flag: invalid field '
+                             f"key {key}")
+        fields.setdefault(key, []).append(value)
+    if not fields.get("name"):
+        raise UsageError(f'invalid argument "{text}" for "--network" flag: network name '
+                         "missing")
+    return fields
+
+
+def network_endpoints(opts: "Mapping[str, Any]") -> "tuple[str, dict[str, Any]]":
+    """NetworkMode and EndpointsConfig for the ``--network`` values (several since Docker
+    25), as docker's CLI makes them: ``--network-alias``, ``--ip``, ``--ip6`` and
+    ``--mac-address`` belong to the first network."""
+    specs = [_network_spec(v) for v in opts["network"]] or [{"name": ["default"]}]
+    endpoints: dict[str, Any] = {}
+    for i, spec in enumerate(specs):
+        name = spec["name"][-1]
+        if i == 0:
+            for flag, key, words in _PER_NETWORK_CONFLICTS:
+                if opts[flag] and spec.get(key):
+                    raise UsageError(f"conflicting options: cannot specify both {words}")
+                if opts[flag]:
+                    spec[key] = list(opts[flag]) if flag == "alias" else [opts[flag]]
+        if name in endpoints:
+            raise UsageError(f'network "{name}" is specified multiple times')
+        endpoint: dict[str, Any] = {}
+        if spec.get("alias"):
+            endpoint["Aliases"] = spec["alias"]
+        addresses = {k: spec[f][-1] for k, f in (("IPv4Address", "ip"), ("IPv6Address", "ip6"))
+                     if spec.get(f)}
+        if spec.get("link-local-ip"):
+            addresses["LinkLocalIPs"] = spec["link-local-ip"]  # type: ignore[assignment]
+        if addresses:
+            endpoint["IPAMConfig"] = addresses
+        if spec.get("mac-address"):
+            endpoint["MacAddress"] = spec["mac-address"][-1]
+        if spec.get("driver-opt"):
+            endpoint["DriverOpts"] = _kv(spec["driver-opt"])
+        if spec.get("gw-priority"):
+            priority = spec["gw-priority"][-1]
+            if not priority.lstrip("-").isdigit():
+                raise UsageError(f'invalid argument "gw-priority={priority}" for "--network" '
+                                 "flag: not an integer")
+            endpoint["GwPriority"] = int(priority)
+        # one network without options: no endpoint config, as docker sends
+        if endpoint or len(specs) > 1:
+            endpoints[name] = endpoint
+    return specs[0]["name"][-1], endpoints
+
+
 def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
                 environ: "Mapping[str, str] | None" = None,
                 console_size: tuple[int, int] | None = None) -> "dict[str, Any]":
@@ -342,15 +411,7 @@ def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
         for key, ip, host_port in parse_publish(spec):
             exposed[key] = {}
             bindings.setdefault(key, []).append({"HostIp": ip, "HostPort": host_port})
-    network = opts["network"] or "default"
-    endpoint: dict[str, Any] = {}
-    if opts["alias"]:
-        endpoint["Aliases"] = list(opts["alias"])
-    if opts["ip"] or opts["ip6"]:
-        endpoint["IPAMConfig"] = {k: v for k, v in (("IPv4Address", opts["ip"]),
-                                                    ("IPv6Address", opts["ip6"])) if v}
-    if opts["mac_address"]:
-        endpoint["MacAddress"] = opts["mac_address"]
+    network, endpoints = network_endpoints(opts)
     entrypoint: list[str] | None = None
     if opts["entrypoint"] is not None:
         entrypoint = [opts["entrypoint"]] if opts["entrypoint"] else []
@@ -405,7 +466,7 @@ def create_body(opts: "Mapping[str, Any]", image: str, cmd: list[str],
         "AttachStdout": not opts.get("detach", False),
         "AttachStderr": not opts.get("detach", False),
         "HostConfig": host_config,
-        "NetworkingConfig": {"EndpointsConfig": {network: endpoint} if endpoint else {}},
+        "NetworkingConfig": {"EndpointsConfig": endpoints},
     }
     healthcheck = _healthcheck(opts)
     if healthcheck is not None:
