@@ -157,3 +157,24 @@ def test_run_on_several_networks_with_per_network_options(busybox: Daemon) -> No
     assert addresses == {"lo": "127.0.0.1/8", "eth0": "10.83.0.2/24", "eth1": "10.84.0.40/24"}
     peer = d.cli("run", "--rm", "--network", "back", "busybox", "nslookup", "bee")
     assert peer.returncode == 0 and "10.84.0.40" in peer.stdout
+
+
+def test_gw_priority_picks_the_default_route_at_run_and_at_connect(busybox: Daemon) -> None:
+    d = busybox
+    for name, subnet in (("aaa", "10.85.0.0/24"), ("bbb", "10.86.0.0/24"),
+                         ("ccc", "10.87.0.0/24")):
+        ok(d.cli("network", "create", "--subnet", subnet, name))
+
+    def default_via(container: str) -> str:
+        return ok(d.cli("exec", container, "ip", "route", "show", "default")).split()[2]
+
+    # By name "aaa" would win; its priority 0 loses to bbb's 5.
+    ok(d.cli("run", "-d", "--name", "prio", "--network", "aaa", "--network",
+             "name=bbb,gw-priority=5", "busybox", "sleep", "300"))
+    assert default_via("prio") == "10.86.0.1"
+    assert ok(d.cli("inspect", "-f", "{{.NetworkSettings.Networks.bbb.GwPriority}}", "prio")
+              ) == "5\n"
+    ok(d.cli("network", "connect", "--gw-priority", "9", "ccc", "prio"))
+    assert default_via("prio") == "10.87.0.1"
+    ok(d.cli("restart", "-t", "0", "prio"))  # kept across a restart
+    assert default_via("prio") == "10.87.0.1"

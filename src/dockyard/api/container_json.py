@@ -45,6 +45,7 @@ class ExtraNetwork:
     ipv4: str | None = None
     ipv6: str | None = None
     mac: str | None = None
+    gw_priority: int = 0
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _endpoint(name: str, doc: Any) -> ExtraNetwork:
     ipv6 = get_str(ipam, "IPv6Address", f"{where}.IPAMConfig.IPv6Address") or None
     mac = get_str(doc, "MacAddress", f"{where}.MacAddress") or None
     return ExtraNetwork(name, tuple(get_str_list(doc, "Aliases", f"{where}.Aliases")), ipv4,
-                        ipv6, mac)
+                        ipv6, mac, get_int(doc, "GwPriority", f"{where}.GwPriority"))
 
 
 def _healthcheck(body: Body) -> HealthConfig | None:
@@ -212,6 +213,7 @@ def parse_create(body: Body, name: str | None) -> CreateRequest:
         ipv6=primary.ipv6 if primary else None,
         # Config.MacAddress: API < 1.44's place for it (the docker CLI still fills it in)
         mac=(primary.mac if primary else None) or get_str(body, "MacAddress") or None,
+        gw_priority=primary.gw_priority if primary else 0,
         healthcheck=healthcheck,
         tty=get_bool(body, "Tty"),
         open_stdin=get_bool(body, "OpenStdin"),

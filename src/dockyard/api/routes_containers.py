@@ -120,7 +120,7 @@ async def create(request: web.Request) -> web.StreamResponse:
         try:
             for extra in req.extra_networks:
                 m.connect(c.id, extra.network, aliases=extra.aliases, ipv4=extra.ipv4,
-                          ipv6=extra.ipv6, mac=extra.mac)
+                          ipv6=extra.ipv6, mac=extra.mac, gw_priority=extra.gw_priority)
         except BaseException:
             with contextlib.suppress(DockyardError):
                 m.remove(c.id, force=True, volumes=True)

@@ -82,7 +82,7 @@ async def connect(request: web.Request) -> web.StreamResponse:
     container = await _container(b, req.container)
     if container is not None:
         await b.run(_manager(b).connect, container, network.id, aliases=req.aliases,
-                    ipv4=req.ipv4, ipv6=req.ipv6, mac=req.mac)
+                    ipv4=req.ipv4, ipv6=req.ipv6, mac=req.mac, gw_priority=req.gw_priority)
         return web.Response(status=200)
     sandbox = b.sandbox_for_container(req.container)
     await b.run(b.engine.connect, network.id, sandbox.id, aliases=req.aliases, ipv4=req.ipv4,

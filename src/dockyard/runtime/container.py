@@ -56,6 +56,7 @@ class ContainerSpec:
     ipv4: str | None = None  # --ip
     ipv6: str | None = None  # --ip6
     mac: str | None = None  # --mac-address, on the network the container is created on
+    gw_priority: int = 0  # that network's claim to the default route (higher wins)
     healthcheck: HealthConfig | None = None  # None: the image's
     # stdin and terminal (Config.Tty, OpenStdin, StdinOnce, Attach*; HostConfig.ConsoleSize)
     tty: bool = False
@@ -96,6 +97,7 @@ class Attachment:
     ipv4: str | None = None  # static (--ip)
     ipv6: str | None = None
     mac: str | None = None  # the interface's, as given (--mac-address); None: derived
+    gw_priority: int = 0  # --gw-priority: the highest gives the default route
     last_ipv4: str | None = None  # given back on restart when still free
     last_ipv6: str | None = None
 

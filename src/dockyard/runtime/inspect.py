@@ -103,6 +103,7 @@ def inspect_doc(
         live = attached.get(attachment.network)
         user_defined = attachment.network not in ("bridge", "host", "none")
         networks[attachment.network] = _network_entry(c, live, attachment.aliases, user_defined)
+        networks[attachment.network]["GwPriority"] = attachment.gw_priority
     exposed = [e for spec in c.exposed for e in parse_expose(spec)]
     ports = to_docker_ports(sandbox.ports if sandbox else (), exposed)
     # The legacy top-level fields are the default bridge's endpoint, whichever network the

@@ -490,7 +490,8 @@ class ContainerManager:
             # image is missing, and pull it.)
             name = mode.target
         mac = parse_mac(spec.mac) if spec.mac is not None else None
-        return [Attachment(name, tuple(spec.aliases), spec.ipv4, spec.ipv6, mac)]
+        return [Attachment(name, tuple(spec.aliases), spec.ipv4, spec.ipv6, mac,
+                           spec.gw_priority)]
 
     def _make_mounts(self, requests: Sequence[MountRequest], made_volumes: list[str],
                      made_dirs: list[str]) -> list[MountPoint]:
@@ -797,11 +798,12 @@ class ContainerManager:
                 with contextlib.suppress(DockyardError):
                     endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
                                                    ipv4=wanted, ipv6=a.ipv6,
-                                                   links=c.spec.links, mac=a.mac)
+                                                   links=c.spec.links, mac=a.mac,
+                                                   gw_priority=a.gw_priority)
             if endpoint is None:
                 endpoint = self.engine.connect(a.network, c.id, aliases=a.aliases,
                                                ipv4=a.ipv4, ipv6=a.ipv6, links=c.spec.links,
-                                               mac=a.mac)
+                                               mac=a.mac, gw_priority=a.gw_priority)
             attachments.append(replace(
                 a, last_ipv4=endpoint.ipv4_address, last_ipv6=endpoint.ipv6_address))
         return self.engine.sandbox(c.id), tuple(attachments)
@@ -1224,7 +1226,7 @@ class ContainerManager:
 
     def connect(self, ref: str, network: str, *, aliases: Sequence[str] = (),
                 ipv4: str | None = None, ipv6: str | None = None,
-                mac: str | None = None) -> None:
+                mac: str | None = None, gw_priority: int = 0) -> None:
         if mac is not None:
             mac = parse_mac(mac)
         c = self.get(ref)
@@ -1234,10 +1236,10 @@ class ContainerManager:
             if any(a.network == net.name for a in c.networks):
                 raise Forbidden(f"endpoint with name {c.name} already exists in network "
                                  f"{net.name}")
-            attachment = Attachment(net.name, tuple(aliases), ipv4, ipv6, mac)
+            attachment = Attachment(net.name, tuple(aliases), ipv4, ipv6, mac, gw_priority)
             if c.state.status == RUNNING:
                 endpoint = self.engine.connect(net.name, c.id, aliases=aliases, ipv4=ipv4,
-                                               ipv6=ipv6, mac=mac)
+                                               ipv6=ipv6, mac=mac, gw_priority=gw_priority)
                 attachment = replace(attachment, last_ipv4=endpoint.ipv4_address,
                                      last_ipv6=endpoint.ipv6_address)
             self._save(replace(c, networks=(*c.networks, attachment)))
