@@ -107,6 +107,28 @@ class CreateParentLink(Step):
 
 
 @dataclass(frozen=True)
+class CreateVxlan(Step):
+    """A VXLAN link (``vni``, UDP ``port``) enslaved to the bridge ``master`` in the host's
+    namespace, up, sending broadcasts and unknown destinations to every one of ``peers``
+    (the other hosts' underlay addresses)."""
+
+    name: str
+    vni: int
+    master: str
+    peers: tuple[str, ...]
+    local: str | None = None
+    port: int = 4789
+    mtu: int = 0
+
+    def undo(self) -> Step:
+        return DeleteLink(self.name)
+
+    def describe(self) -> str:
+        return (f"create vxlan {self.name} id {self.vni} port {self.port} on {self.master} "
+                f"to {', '.join(self.peers)}")
+
+
+@dataclass(frozen=True)
 class CreateMacvlan(Step):
     """A macvlan link on ``parent`` (in the host's namespace), made directly inside
     ``netns`` as ``ifname`` with its MAC and addresses, and brought up."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dockyard.drivers.base import NetworkDriver
 from dockyard.drivers.bridge import BridgeDriver
 from dockyard.drivers.macvlan import MacvlanDriver
+from dockyard.drivers.overlay import OverlayDriver
 from dockyard.drivers.simple import HostDriver, NullDriver
 from dockyard.errors import NotFound
 
@@ -13,6 +14,7 @@ _DRIVERS: dict[str, NetworkDriver] = {
     "host": HostDriver(),
     "macvlan": MacvlanDriver(),
     "null": NullDriver(),
+    "overlay": OverlayDriver(),
 }
 
 

@@ -22,6 +22,7 @@ from dockyard import plan
 from dockyard.dns.resolvconf import HostResolvConf, parse_resolv_conf, render_resolv_conf
 from dockyard.drivers import get_driver
 from dockyard.drivers.macvlan import choose_parent
+from dockyard.drivers.overlay import OPT_VNI, default_vni
 from dockyard.engine import firewall
 from dockyard.engine.gateway import default_routes
 from dockyard.engine.locking import FileLock
@@ -271,6 +272,10 @@ class Engine:
                 device = options.get(OPT_BRIDGE_NAME) or bridge_name(network_id)
                 if any(n.device == device for n in state.networks):
                     raise Conflict(f'bridge name "{device}" is already used by another network')
+            elif driver == "overlay":
+                device = bridge_name(network_id)
+                # shown by inspect, as Docker's overlay shows its VXLAN id
+                options.setdefault(OPT_VNI, str(default_vni(name)))
             elif driver == "macvlan":
                 device, made_device = choose_parent(
                     network_id, options, internal,

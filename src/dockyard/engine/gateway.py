@@ -19,6 +19,8 @@ def gateway_endpoint(
         e for e in endpoints
         if e.network_id in networks
         and not networks[e.network_id].internal
+        # no gateway on an overlay here (Docker's comes from docker_gwbridge)
+        and networks[e.network_id].driver != "overlay"
         and networks[e.network_id].pool_v4() is not None
         and e.ipv4
     ]

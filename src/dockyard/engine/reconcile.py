@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 from dockyard import plan
 from dockyard.drivers import get_driver
 from dockyard.drivers.macvlan import DUMMY_PREFIX
+from dockyard.drivers.overlay import VXLAN_PREFIX, vxlan_name
 from dockyard.engine import firewall
 from dockyard.engine.gateway import default_routes
 from dockyard.model.ids import BRIDGE_PREFIX, VETH_PREFIX
@@ -55,10 +56,12 @@ def reconcile(engine: Engine) -> list[str]:
 
     # 2. Kernel objects with our names that no row owns.
     devices = {n.device for n in state.networks if n.device}
+    vxlans = {vxlan_name(n.id) for n in state.networks if n.driver == "overlay"}
     veths = {e.host_ifname for e in state.endpoints if e.host_ifname}
     for link in kernel.links():
         name = link["name"] or ""
-        orphan_device = name.startswith((BRIDGE_PREFIX, DUMMY_PREFIX)) and name not in devices
+        orphan_device = ((name.startswith((BRIDGE_PREFIX, DUMMY_PREFIX)) and name not in devices)
+                         or (name.startswith(VXLAN_PREFIX) and name not in vxlans))
         orphan_veth = name.startswith(VETH_PREFIX) and name not in veths
         if orphan_device or orphan_veth:
             kernel.teardown([plan.DeleteLink(name)])

@@ -165,6 +165,10 @@ class LinuxKernel:
         elif isinstance(step, plan.CreateParentLink):
             self._netlink(None, lambda rtnl: netlink.create_parent_link(
                 rtnl, step.name, step.kind, step.lower, step.vlan_id))
+        elif isinstance(step, plan.CreateVxlan):
+            self._netlink(None, lambda rtnl: netlink.create_vxlan(
+                rtnl, step.name, step.vni, step.master, step.peers, step.local, step.port,
+                step.mtu))
         elif isinstance(step, plan.CreateMacvlan):
             self._create_macvlan(step)
         elif isinstance(step, plan.LoopbackUp):

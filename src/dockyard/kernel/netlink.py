@@ -11,12 +11,16 @@ import errno
 import os
 import socket
 import struct
+from ipaddress import ip_address
 from typing import Any
 
 from dockyard.kernel.rtnl import (
     GONE,
     IFLA_MACVLAN_MODE,
     IFLA_VLAN_ID,
+    IFLA_VXLAN_ID,
+    IFLA_VXLAN_LOCAL,
+    IFLA_VXLAN_PORT,
     MACVLAN_MODES,
     NetlinkError,
     Rtnl,
@@ -112,6 +116,23 @@ def create_macvlan(rtnl: Rtnl, parent: str, mode: str, netns: str, ifname: str, 
                          data=attr_u32(IFLA_MACVLAN_MODE, MACVLAN_MODES[mode]))
     finally:
         os.close(fd)
+
+
+def create_vxlan(rtnl: Rtnl, name: str, vni: int, master: str, peers: tuple[str, ...],
+                 local: str | None, port: int, mtu: int) -> None:
+    """A VXLAN link enslaved to ``master`` and up, flooding to each of ``peers``."""
+    data = attr_u32(IFLA_VXLAN_ID, vni) + attr(IFLA_VXLAN_PORT, struct.pack("!H", port))
+    if local:
+        data += attr(IFLA_VXLAN_LOCAL, ip_address(local).packed)
+    rtnl.create_link(name, "vxlan", mtu=mtu, data=data, up=True,
+                     master=rtnl.require_index(master))
+    index = rtnl.require_index(name)
+    try:
+        for peer in peers:
+            rtnl.append_flood_entry(index, peer)
+    except BaseException:
+        rtnl.delete_link(index)
+        raise
 
 
 def configure_interface(rtnl: Rtnl, ifname: str, addresses: tuple[str, ...]) -> None:

@@ -27,8 +27,10 @@ NLMSG_ERROR, NLMSG_DONE = 2, 3
 RTM_NEWLINK, RTM_DELLINK, RTM_GETLINK = 16, 17, 18
 RTM_NEWADDR, RTM_GETADDR = 20, 22
 RTM_NEWROUTE, RTM_DELROUTE, RTM_GETROUTE = 24, 25, 26
+RTM_NEWNEIGH = 28
 NLM_F_REQUEST, NLM_F_MULTI, NLM_F_ACK = 0x1, 0x2, 0x4
 NLM_F_REPLACE, NLM_F_EXCL, NLM_F_CREATE, NLM_F_DUMP = 0x100, 0x200, 0x400, 0x300
+NLM_F_APPEND = 0x800
 NLM_F_ACK_TLVS = 0x200
 NLA_F_NESTED = 0x8000
 NETLINK_CAP_ACK, NETLINK_EXT_ACK = 10, 11
@@ -43,6 +45,10 @@ IFLA_INFO_KIND, IFLA_INFO_DATA, IFLA_INFO_SLAVE_KIND, IFLA_INFO_SLAVE_DATA = 1, 
 VETH_INFO_PEER = 1
 IFLA_VLAN_ID = 1
 IFLA_MACVLAN_MODE = 1
+IFLA_VXLAN_ID, IFLA_VXLAN_LOCAL, IFLA_VXLAN_PORT = 1, 4, 15
+NDA_DST, NDA_LLADDR = 1, 2
+NUD_PERMANENT, NTF_SELF = 0x80, 0x02
+AF_BRIDGE = 7
 MACVLAN_MODES = {"private": 1, "vepa": 2, "bridge": 4, "passthru": 8}
 IFLA_BRPORT_MODE = 4  # hairpin
 RTEXT_FILTER_SKIP_STATS = 1 << 3
@@ -61,6 +67,7 @@ RTN_UNICAST = 1
 _NLMSGHDR = struct.Struct("=IHHII")
 _IFINFOMSG = struct.Struct("=BxHiII")
 _IFADDRMSG = struct.Struct("=BBBBI")
+_NDMSG = struct.Struct("=BxxxiHBB")  # family, 3 pad, ifindex, state, flags, type
 _RTMSG = struct.Struct("=BBBBBBBBI")
 _RTATTR = struct.Struct("=HH")
 _RECV_SIZE = 1 << 16
@@ -261,7 +268,8 @@ class Rtnl:
                      NLM_F_CREATE | NLM_F_EXCL)
 
     def create_link(self, name: str, kind: str, *, lower: int = 0, netns_fd: int = -1,
-                    mac: str = "", mtu: int = 0, data: bytes = b"", up: bool = False) -> None:
+                    mac: str = "", mtu: int = 0, data: bytes = b"", up: bool = False,
+                    master: int = 0) -> None:
         """A link of ``kind`` (dummy, vlan, macvlan...): on ``lower`` when it has one,
         born in the namespace of ``netns_fd`` when given (``lower`` is this socket's), under
         its final name; ``data`` is the kind's own IFLA_INFO_DATA attributes."""
@@ -274,12 +282,22 @@ class Rtnl:
             attrs += attr(IFLA_ADDRESS, mac_bytes(mac))
         if mtu:
             attrs += attr_u32(IFLA_MTU, mtu)
+        if master:
+            attrs += attr_u32(IFLA_MASTER, master)
         info = attr_str(IFLA_INFO_KIND, kind)
         if data:
             info += nested(IFLA_INFO_DATA, data)
         flags = IFF_UP if up else 0
         self.request(RTM_NEWLINK, _IFINFOMSG.pack(0, 0, 0, flags, IFF_UP) + attrs
                      + nested(IFLA_LINKINFO, info), NLM_F_CREATE | NLM_F_EXCL)
+
+    def append_flood_entry(self, index: int, destination: str) -> None:
+        """``bridge fdb append 00:00:00:00:00:00 dev INDEX dst DESTINATION``: a VXLAN
+        link sends its broadcasts and unknown unicasts to this peer too (head-end
+        replication: no multicast, no control plane)."""
+        payload = (_NDMSG.pack(AF_BRIDGE, index, NUD_PERMANENT, NTF_SELF, 0)
+                   + attr(NDA_LLADDR, b"\0" * 6) + attr(NDA_DST, ip_address(destination).packed))
+        self.request(RTM_NEWNEIGH, payload, NLM_F_CREATE | NLM_F_APPEND)
 
     def set_bridge_port(self, index: int, *, hairpin: bool) -> None:
         """Settle a freshly made bridge port before it has carrier: hairpin mode (frames
