@@ -47,3 +47,34 @@ def test_ipv6_without_a_subnet_makes_a_dual_stack_network(busybox: Daemon) -> No
     assert subnets[1] == ["172.20.0.0/16", "fd00:77::/64"]
     ok(d.cli("rm", "-f", "c6"))
     ok(d.cli("network", "rm", "six", "seven", "given"))
+
+
+def test_an_ipv6_only_network(busybox: Daemon) -> None:
+    from tests.integration.hosts import http_get
+
+    d = busybox
+    ok(d.cli("network", "create", "--ipv4=false", "--ipv6", "--subnet", "fd00:66::/64",
+             "only6"))
+    doc = json.loads(ok(d.cli("network", "inspect", "only6")))[0]
+    assert (doc["EnableIPv4"], doc["EnableIPv6"]) == (False, True)
+    assert doc["IPAM"]["Config"] == [{"Subnet": "fd00:66::/64", "Gateway": "fd00:66::1"}]
+
+    ok(d.cli("run", "-d", "--name", "v6web", "--network", "only6", "-p", "8086:80", "busybox",
+             "sh", "-c", "echo six > /index.html; exec httpd -f -p 80 -h /"))
+    net = inspect(d, "v6web")["NetworkSettings"]["Networks"]["only6"]  # type: ignore[index]
+    assert (net["IPAddress"], net["GlobalIPv6Address"]) == ("", "fd00:66::2")
+    # No IPv4 address at all on its interface; its default route is the IPv6 gateway's.
+    assert "inet " not in ok(d.cli("exec", "v6web", "ip", "addr", "show", "eth0"))
+    assert ok(d.cli("exec", "v6web", "ip", "-6", "route", "show", "default")).split()[:3] == [
+        "default", "via", "fd00:66::1"]
+    # Peers find it by name (AAAA) and reach it; the host reaches its published port.
+    peer = d.cli("run", "--rm", "--network", "only6", "busybox", "wget", "-qO-",
+                 "http://v6web/")
+    assert (peer.returncode, peer.stdout) == (0, "six\n"), peer.stderr
+    eventually(lambda: http_get(d.host.netns, "http://[fd00:66::1]:8086/") == "six\n")
+
+    for args, message in ((("--ipv4=false", "neither"), "IPv4 or IPv6 must be enabled"),
+                          (("--ipv4=false", "--ipv6", "--subnet", "10.1.0.0/24", "mixed"),
+                           'invalid subnet "10.1.0.0/24": IPv4 is disabled on this network')):
+        refused = d.cli("network", "create", *args)
+        assert refused.returncode == 1 and message in refused.stderr

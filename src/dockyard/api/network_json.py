@@ -56,7 +56,7 @@ def network_doc(network: Network, state: State | None) -> dict[str, Any]:
         "Created": network.created,
         "Scope": network.scope,
         "Driver": network.driver,
-        "EnableIPv4": True,
+        "EnableIPv4": network.enable_ipv4,
         "EnableIPv6": network.enable_ipv6,
         "IPAM": {
             "Driver": network.ipam_driver or "default",
@@ -112,6 +112,7 @@ class CreateRequest:
     internal: bool = False
     attachable: bool = False
     enable_ipv6: bool = False
+    enable_ipv4: bool = True
     options: dict[str, str] = field(default_factory=dict)
     labels: dict[str, str] = field(default_factory=dict)
     ipam_driver: str = "default"
@@ -128,8 +129,6 @@ def parse_create(body: Body) -> CreateRequest:
         raise InvalidParameter("ingress networks need swarm mode, which Dockyard does not have")
     if get_bool(body, "ConfigOnly") or get_obj(body, "ConfigFrom").get("Network"):
         raise InvalidParameter("config-only networks (ConfigOnly/ConfigFrom) are not supported")
-    if body.get("EnableIPv4") is False:
-        raise InvalidParameter("EnableIPv4=false (IPv6-only networks) is not supported")
     scope = get_str(body, "Scope")
     if scope not in ("", "local"):
         raise InvalidParameter(f'invalid scope "{scope}": only "local" is supported')
@@ -153,6 +152,7 @@ def parse_create(body: Body) -> CreateRequest:
         internal=get_bool(body, "Internal"),
         attachable=get_bool(body, "Attachable"),
         enable_ipv6=get_bool(body, "EnableIPv6"),
+        enable_ipv4=body.get("EnableIPv4") is not False,
         options=get_str_map(body, "Options"),
         labels=get_str_map(body, "Labels"),
         ipam_driver=get_str(ipam, "Driver", "IPAM.Driver", "default") or "default",

@@ -63,7 +63,8 @@ async def create_network(request: web.Request) -> web.StreamResponse:
     req = parse_create(await _body(request))
     network = await b.run(
         b.engine.create_network, req.name, req.driver, pools=req.pools, internal=req.internal,
-        attachable=req.attachable, enable_ipv6=req.enable_ipv6, options=req.options,
+        attachable=req.attachable, enable_ipv6=req.enable_ipv6,
+        enable_ipv4=req.enable_ipv4, options=req.options,
         labels=req.labels, ipam_driver=req.ipam_driver, ipam_options=req.ipam_options)
     return json_response({"Id": network.id, "Warning": ""}, 201)
 

@@ -31,6 +31,7 @@ CREATE_FLAGS = [
     Flag(("--ipam-driver",), "ipam_driver", default="default", help="IP Address Management "
          "Driver"),
     Flag(("--ipam-opt",), "ipam_opt", "list", help="Set IPAM driver specific options"),
+    Flag(("--ipv4",), "ipv4", "optbool", help="Enable or disable IPv4 address assignment"),
     Flag(("--ipv6",), "ipv6", "bool", help="Enable or disable IPv6 networking"),
     Flag(("--label",), "label", "list", help="Set metadata on a network"),
     Flag(("-o", "--opt"), "opt", "list", help="Set driver specific options"),
@@ -107,6 +108,7 @@ def create(ctx: Context, args: list[str]) -> int:
         "Name": rest[0],
         "Driver": opts["driver"],
         "Scope": opts["scope"] or "",
+        "EnableIPv4": opts["ipv4"],  # None unless given, as docker's
         "EnableIPv6": opts["ipv6"] or None,
         "IPAM": {"Driver": opts["ipam_driver"], "Config": ipam_config,
                  "Options": _kv(opts["ipam_opt"])},

@@ -98,6 +98,8 @@ def _pool_for(
                if p.subnet and ip_network(p.subnet, strict=False).version == version]
     if version == 6 and not configs:
         return None  # the engine picks an IPv6 subnet only when asked; shown as unknown
+    if version == 4 and network.enable_ipv4 is False:
+        return None  # an IPv6-only network
     cfg = configs[0] if configs else None
     try:
         return make_pool(

@@ -249,6 +249,7 @@ class Engine:
         ipam_driver: str = "default",
         ipam_options: Mapping[str, str] | None = None,
         _predefined: bool = False,
+        enable_ipv4: bool = True,
     ) -> Network:
         validate_network_name(name)
         options = dict(options or {})
@@ -260,13 +261,20 @@ class Engine:
             raise NotFound(f'IPAM driver "{ipam_driver}" not found: only "default" exists')
         if not enable_ipv6 and any(_is_v6(p.subnet) for p in pools):
             raise InvalidParameter("an IPv6 subnet needs enable_ipv6 (--ipv6)")
+        if not enable_ipv4:
+            if not enable_ipv6:
+                raise InvalidParameter("IPv4 or IPv6 must be enabled")
+            v4 = next((p.subnet for p in pools if p.subnet and not _is_v6(p.subnet)), None)
+            if v4 is not None:
+                raise InvalidParameter(
+                    f'invalid subnet "{v4}": IPv4 is disabled on this network (--ipv4=false)')
         with self._locked():
             state = self.state()
             if any(n.name == name for n in state.networks):
                 raise Conflict(f"network with name {name} already exists")
             network_id = new_id()
             chosen = self._choose_pools(state, pools, impl.needs_ipam, name, _predefined,
-                                        enable_ipv6)
+                                        enable_ipv6, enable_ipv4)
             device, made_device = "", False
             if driver == "bridge":
                 device = options.get(OPT_BRIDGE_NAME) or bridge_name(network_id)
@@ -289,6 +297,7 @@ class Engine:
                 internal=internal,
                 attachable=attachable,
                 enable_ipv6=enable_ipv6,
+                enable_ipv4=enable_ipv4,
                 ipam_driver="default",
                 ipam_options=dict(ipam_options or {}),
                 options=options,
@@ -336,6 +345,7 @@ class Engine:
         name: str,
         predefined: bool,
         enable_ipv6: bool = False,
+        enable_ipv4: bool = True,
     ) -> list[PoolConfig]:
         if not needs_ipam:
             if requests:
@@ -352,11 +362,11 @@ class Engine:
             return [PoolConfig(subnet=subnet, gateway=default_gateway(subnet))]
         seen_families: set[int] = set()
         chosen: list[PoolConfig] = []
-        # IPv4 is always on, as in Docker: a network given only an IPv6 subnet still gets
-        # one from the IPv4 defaults; with IPv6 on and no IPv6 subnet, a /64 of the
-        # engine's own unique local prefix (Docker 27.0's default IPv6 pool).
+        # IPv4 is on unless turned off, as in Docker: a network given only an IPv6 subnet
+        # still gets one from the IPv4 defaults; with IPv6 on and no IPv6 subnet, a /64 of
+        # the engine's own unique local prefix (Docker 27.0's default IPv6 pool).
         wanted = list(requests)
-        if not any(not _is_v6(r.subnet) for r in wanted):
+        if enable_ipv4 and not any(not _is_v6(r.subnet) for r in wanted):
             wanted.insert(0, PoolRequest())
         for request in wanted:
             if routes is None and request.subnet is None:

@@ -59,7 +59,9 @@ def firewall_state(state: State) -> FirewallState:
     for sandbox in state.sandboxes:
         if not sandbox.ports:
             continue
-        chosen = gateway_endpoint(state.endpoints_of_sandbox(sandbox.id), by_id)
+        mine = state.endpoints_of_sandbox(sandbox.id)
+        # an IPv6-only container's ports go to its IPv6 address
+        chosen = gateway_endpoint(mine, by_id) or gateway_endpoint(mine, by_id, 6)
         if chosen is None:
             continue
         network = by_id[chosen.network_id]

@@ -13,16 +13,19 @@ from dockyard.plan import Route
 
 
 def gateway_endpoint(
-    endpoints: list[Endpoint], networks: dict[str, Network]
+    endpoints: list[Endpoint], networks: dict[str, Network], family: int = 4
 ) -> Endpoint | None:
+    """The endpoint that gives the default route of ``family`` (4 or 6): chosen for each
+    family apart, as Docker 28 does, so an IPv6-only network can give the IPv6 one."""
     candidates = [
         e for e in endpoints
         if e.network_id in networks
         and not networks[e.network_id].internal
         # no gateway on an overlay here (Docker's comes from docker_gwbridge)
         and networks[e.network_id].driver != "overlay"
-        and networks[e.network_id].pool_v4() is not None
-        and e.ipv4
+        and (networks[e.network_id].pool_v4() if family == 4
+             else networks[e.network_id].pool_v6()) is not None
+        and (e.ipv4 if family == 4 else e.ipv6)
     ]
     if not candidates:
         return None
@@ -38,11 +41,10 @@ def gateway_endpoint(
 def default_routes(
     endpoints: list[Endpoint], networks: dict[str, Network]
 ) -> tuple[Route | None, Route | None]:
-    chosen = gateway_endpoint(endpoints, networks)
-    if chosen is None:
-        return None, None
-    network = networks[chosen.network_id]
-    pool4, pool6 = network.pool_v4(), network.pool_v6()
-    v4 = Route(pool4.gateway, chosen.ifname) if pool4 and chosen.ipv4 else None
-    v6 = Route(pool6.gateway, chosen.ifname) if pool6 and chosen.ipv6 else None
-    return v4, v6
+    routes: list[Route | None] = []
+    for family in (4, 6):
+        chosen = gateway_endpoint(endpoints, networks, family)
+        pool = None if chosen is None else (networks[chosen.network_id].pool_v4() if family == 4
+                                            else networks[chosen.network_id].pool_v6())
+        routes.append(Route(pool.gateway, chosen.ifname) if chosen and pool else None)
+    return routes[0], routes[1]

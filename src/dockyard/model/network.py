@@ -60,6 +60,7 @@ class Network:
     internal: bool = False
     attachable: bool = False
     enable_ipv6: bool = False
+    enable_ipv4: bool = True  # False: an IPv6-only network (Docker 28's --ipv4=false)
     ipam_driver: str = "default"
     ipam_options: dict[str, str] = field(default_factory=dict)
     options: dict[str, str] = field(default_factory=dict)
@@ -125,6 +126,7 @@ class Network:
             "internal": self.internal,
             "attachable": self.attachable,
             "enable_ipv6": self.enable_ipv6,
+            "enable_ipv4": self.enable_ipv4,
             "ipam_driver": self.ipam_driver,
             "ipam_options": dict(self.ipam_options),
             "options": dict(self.options),
@@ -145,6 +147,7 @@ class Network:
             internal=bool(doc.get("internal")),
             attachable=bool(doc.get("attachable")),
             enable_ipv6=bool(doc.get("enable_ipv6")),
+            enable_ipv4=bool(doc.get("enable_ipv4", True)),
             ipam_driver=doc.get("ipam_driver", "default"),
             ipam_options=dict(doc.get("ipam_options") or {}),
             options=dict(doc.get("options") or {}),

@@ -377,3 +377,20 @@ def test_macvlan_networks_are_explained_as_segments_not_bridges(write: Write,
     assert "through its bridge" not in notes
     web = {h.service: h for h in plan.host_access}["web"]
     assert not web.reachable and "all macvlan: ports are not forwarded" in web.reason
+
+
+def test_an_ipv6_only_network_is_planned_without_ipv4(write: Write, load: Load) -> None:
+    write("compose.yaml", """
+        services:
+          web: {image: busybox, networks: [six]}
+        networks:
+          six:
+            enable_ipv4: false
+            enable_ipv6: true
+            ipam: {config: [{subnet: "fd00:66::/64"}]}
+    """)
+    plan = plan_project(load())
+    six = plan.network("six")
+    assert (six.subnet, six.ipv6_subnet) == (None, "fd00:66::/64")
+    (attachment,) = plan.container(f"{plan.project}-web-1").attachments
+    assert attachment.ipv4_address is None and attachment.ipv6_address == "fd00:66::2"
