@@ -25,6 +25,8 @@
  *   --mount TYPE SRC DEST FLAGS DATA   in order; FLAGS is the decimal MS_* mask
  *   --mask PATH, --readonly PATH        Docker's masked and read-only paths
  *   --readonly-root             the root mount read-only (docker run --read-only)
+ *   --sysctl KEY=VALUE          a sysctl of the container's own IPC namespace
+ *                               (kernel.shm*, kernel.msg*, kernel.sem, fs.mqueue.*)
  *   --user UID GID GROUPS       GROUPS: comma-separated additional gids ("" for none)
  *   --cwd PATH, --env K=V, --caps HEXMASK (the bounding set kept)
  *   --cgroup DIR                a cgroup v1 devices directory to create and enter,
@@ -124,8 +126,8 @@ struct config {
     int n_joins;
     struct mnt mounts[MAX_ITEMS];
     int n_mounts;
-    const char *masked[MAX_ITEMS], *readonly[MAX_ITEMS];
-    int n_masked, n_readonly;
+    const char *masked[MAX_ITEMS], *readonly[MAX_ITEMS], *sysctls[MAX_ITEMS];
+    int n_masked, n_readonly, n_sysctls;
     const char *env[MAX_ITEMS * 4];
     int n_env;
     uid_t uid;
@@ -204,6 +206,9 @@ static void parse(int argc, char **argv, struct config *c) {
         } else if (!strcmp(f, "--readonly")) {
             if (c->n_readonly >= MAX_ITEMS) die("too many --readonly");
             c->readonly[c->n_readonly++] = argv[++i];
+        } else if (!strcmp(f, "--sysctl")) {
+            if (c->n_sysctls >= MAX_ITEMS) die("too many --sysctl");
+            c->sysctls[c->n_sysctls++] = argv[++i];
         } else if (!strcmp(f, "--join")) {
             if (c->n_joins >= MAX_JOINS) die("too many --join");
             c->joins[c->n_joins++] = argv[++i];
@@ -389,6 +394,22 @@ static void mask_path(const char *path) {
     int r = S_ISDIR(st.st_mode) ? mount("tmpfs", path, "tmpfs", MS_RDONLY, NULL)
                                 : mount("/dev/null", path, NULL, MS_BIND, NULL);
     if (r < 0) die("mask %s: %s", path, strerror(errno));
+}
+
+/* KEY=VALUE into /proc/sys, by this process: the IPC sysctls are per IPC namespace, the
+ * writer's, which is the container's now; before /proc/sys is made read-only. */
+static void write_sysctl(const char *item) {
+    const char *eq = strchr(item, '=');
+    char path[512];
+    if (!eq || (size_t)(eq - item) >= sizeof path - 10) die("bad sysctl %s", item);
+    int n = snprintf(path, sizeof path, "/proc/sys/%.*s", (int)(eq - item), item);
+    for (char *p = path + 10; p < path + n; p++)
+        if (*p == '.') *p = '/';
+    int fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    if (fd < 0) die("sysctl %s: %s", item, strerror(errno));
+    size_t len = strlen(eq + 1);
+    if (write(fd, eq + 1, len) != (ssize_t)len) die("sysctl %s: %s", item, strerror(errno));
+    close(fd);
 }
 
 /* The root mount alone (not the mounts below it) read-only, last, once every mount
@@ -661,6 +682,7 @@ static int cmd_run(struct config *c) {
     if (umount2(".", MNT_DETACH) < 0) die("detach the old root: %s", strerror(errno));
     if (chdir("/") < 0) die("chdir /: %s", strerror(errno));
     close(rootfd);
+    for (int i = 0; i < c->n_sysctls; i++) write_sysctl(c->sysctls[i]);
     for (int i = 0; i < c->n_masked; i++) mask_path(c->masked[i]);
     for (int i = 0; i < c->n_readonly; i++) readonly_path(c->readonly[i]);
     if (c->readonly_root) readonly_root();

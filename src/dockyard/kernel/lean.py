@@ -162,9 +162,12 @@ def dyrun_args(spec: Mapping[str, Any], cgroup: str | None = None, nodev: bool =
             args += ["--netns", ns["path"]]
     if spec.get("hostname"):
         args += ["--hostname", spec["hostname"]]
-    domain = (linux.get("sysctl") or {}).get("kernel.domainname")
+    sysctls = dict(linux.get("sysctl") or {})
+    domain = sysctls.pop("kernel.domainname", None)
     if domain:
         args += ["--domainname", domain]
+    for key, value in sysctls.items():
+        args += ["--sysctl", f"{key}={value}"]
     for m in spec.get("mounts") or []:
         flags, data = mount_flags(m.get("options") or [])
         if m.get("type") == "bind":

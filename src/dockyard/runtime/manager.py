@@ -598,12 +598,16 @@ class ContainerManager:
                 oci["process"]["capabilities"] = {"bounding": caps, "effective": caps,
                                                   "permitted": caps}
             sysctls = check_sysctls(c.spec.sysctls, c.spec.network_mode)
-            if sysctls and sandbox.netns:
+            net = {k: v for k, v in sysctls.items() if k.startswith("net.")}
+            if net and sandbox.netns:
                 # Into the sandbox's namespace before the process starts, as runc writes
                 # them; a key that does not exist fails the start.
                 self.engine.kernel.apply([plan.Sysctl(key.replace(".", "/"), value,
                                                       sandbox.netns)
-                                          for key, value in sysctls.items()])
+                                          for key, value in net.items()])
+            ipc = {k: v for k, v in sysctls.items() if k not in net}
+            if ipc:  # written by the runtime, inside the container's IPC namespace
+                oci["linux"].setdefault("sysctl", {}).update(ipc)
             if c.domainname:
                 oci["linux"].setdefault("sysctl", {})["kernel.domainname"] = c.domainname
             # None: no stdin, no terminal

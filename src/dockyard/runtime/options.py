@@ -258,11 +258,16 @@ def effective_capabilities(add: tuple[str, ...], drop: tuple[str, ...],
     return tuple(name for name in known if name in base)
 
 
-# Docker lets a container set the sysctls of its own namespaces; those of its network
-# namespace are the ones applied here (into the sandbox's namespace, before the start).
+# Docker lets a container set the sysctls of its own namespaces: its network namespace's
+# (net.*, written into the sandbox's before the start) and its IPC namespace's (written by
+# the runtime inside the container, as runc does).
+IPC_SYSCTLS = ("kernel.msgmax", "kernel.msgmnb", "kernel.msgmni", "kernel.sem",
+               "kernel.shmall", "kernel.shmmax", "kernel.shmmni", "kernel.shm_rmid_forced")
+
+
 def check_sysctls(items: tuple[str, ...], network_mode: str) -> dict[str, str]:
     """``--sysctl KEY=VALUE`` values as a mapping, refused unless each key is one of the
-    container's own network namespace."""
+    container's own network or IPC namespace."""
     wanted: dict[str, str] = {}
     mode = parse_network_mode(network_mode)
     for item in items:
@@ -270,10 +275,13 @@ def check_sysctls(items: tuple[str, ...], network_mode: str) -> dict[str, str]:
         key = key.strip().replace("/", ".")
         if not sep or not key:
             raise InvalidParameter(f'invalid sysctl "{item}": expected KEY=VALUE')
+        if key in IPC_SYSCTLS or key.startswith("fs.mqueue."):
+            wanted[key] = value
+            continue
         if not key.startswith("net."):
             raise InvalidParameter(
                 f'sysctl "{key}" is not allowed: only those of the container\'s own network '
-                "namespace (net.*) can be set here")
+                f"and IPC namespaces (net.*, fs.mqueue.*, {', '.join(IPC_SYSCTLS)}) can be set")
         if mode.kind in ("host", "container"):
             raise InvalidParameter(
                 f'sysctl "{key}" is not allowed in the network namespace of network mode '

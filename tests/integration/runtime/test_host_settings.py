@@ -41,10 +41,16 @@ def test_capabilities_and_groups(manager: ContainerManager) -> None:
     assert "10" in groups.split()
 
 
-def test_network_sysctls_in_the_containers_namespace(manager: ContainerManager,
-                                                     engine: Engine) -> None:
+def test_sysctls_of_the_containers_network_and_ipc_namespaces(manager: ContainerManager,
+                                                              engine: Engine) -> None:
     engine.create_network("tuned")
     code, out = run_output(manager, ContainerSpec(
-        "busybox", network_mode="tuned", sysctls=("net.ipv4.ip_unprivileged_port_start=80",),
-        cmd=("cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start")))
-    assert (code, out) == (0, "80\n")
+        "busybox", network_mode="tuned",
+        sysctls=("net.ipv4.ip_unprivileged_port_start=80", "kernel.shmmni=1234",
+                 "fs.mqueue.msg_max=20"),
+        cmd=("cat", "/proc/sys/net/ipv4/ip_unprivileged_port_start",
+             "/proc/sys/kernel/shmmni", "/proc/sys/fs/mqueue/msg_max")))
+    assert (code, out.split()) == (0, ["80", "1234", "20"])
+    # the host's own IPC namespace is untouched
+    with open("/proc/sys/kernel/shmmni") as f:
+        assert f.read().strip() != "1234"

@@ -32,10 +32,11 @@ def test_tmpfs_keeps_dockers_defaults_unless_told() -> None:
             tmpfs_mount(bad)
 
 
-def test_only_the_network_namespaces_own_sysctls() -> None:
-    assert check_sysctls(("net/core/somaxconn=100",), "appnet") == {
-        "net.core.somaxconn": "100"}
-    for items, mode in ((("kernel.shmmax=1",), "bridge"), (("net.core.x=1",), "host"),
+def test_only_the_network_and_ipc_namespaces_own_sysctls() -> None:
+    assert check_sysctls(("net/core/somaxconn=100", "kernel.shmmax=4096",
+                          "fs.mqueue.msg_max=20"), "appnet") == {
+        "net.core.somaxconn": "100", "kernel.shmmax": "4096", "fs.mqueue.msg_max": "20"}
+    for items, mode in ((("kernel.panic=1",), "bridge"), (("net.core.x=1",), "host"),
                         (("net.core.x=1",), "container:web"), (("novalue",), "bridge")):
         with pytest.raises(InvalidParameter):
             check_sysctls(items, mode)
