@@ -26,6 +26,15 @@ KNOWN_OPTIONS = (*_BOOL_OPTIONS, OPT_BRIDGE_NAME, OPT_HOST_BINDING_IPV4, OPT_MTU
                  "com.docker.network.container_iface_prefix")
 
 
+def check_mtu(options: dict[str, str]) -> None:
+    """Docker's ``com.docker.network.driver.mtu``, for every driver that takes it: 68 to
+    65535, or 0 for the default."""
+    mtu = options.get(OPT_MTU)
+    if mtu is not None and (not mtu.isdigit() or not (0 <= int(mtu) <= 65535)
+                            or 0 < int(mtu) < 68):
+        raise InvalidParameter(f'invalid option {OPT_MTU}="{mtu}": expected 68..65535')
+
+
 class BridgeDriver:
     name = "bridge"
     needs_ipam = True
@@ -40,10 +49,7 @@ class BridgeDriver:
                 raise InvalidParameter(f'invalid option {key}="{value}": expected true or false')
         if OPT_BRIDGE_NAME in options:
             validate_ifname(OPT_BRIDGE_NAME, options[OPT_BRIDGE_NAME])
-        mtu = options.get(OPT_MTU)
-        if mtu is not None and (not mtu.isdigit() or not (0 <= int(mtu) <= 65535)
-                                or 0 < int(mtu) < 68):
-            raise InvalidParameter(f'invalid option {OPT_MTU}="{mtu}": expected 68..65535')
+        check_mtu(options)
         binding = options.get(OPT_HOST_BINDING_IPV4)
         if binding is not None:
             try:

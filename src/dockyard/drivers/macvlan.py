@@ -21,10 +21,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 
 from dockyard import plan
+from dockyard.drivers.bridge import check_mtu
 from dockyard.errors import Conflict, InvalidParameter
 from dockyard.model.endpoint import Endpoint
 from dockyard.model.ids import validate_ifname
-from dockyard.model.network import OPT_MTU, Network
+from dockyard.model.network import Network
 from dockyard.model.sandbox import Sandbox
 
 OPT_PARENT = "parent"
@@ -70,9 +71,7 @@ class MacvlanDriver:
                                    "mode is the macvlan driver default")
         if options.get(OPT_PARENT):
             validate_ifname(f"option {OPT_PARENT}", options[OPT_PARENT])
-        mtu = options.get(OPT_MTU)
-        if mtu is not None and (not mtu.isdigit() or not 68 <= int(mtu) <= 65535):
-            raise InvalidParameter(f'invalid option {OPT_MTU}="{mtu}": expected 68..65535')
+        check_mtu(options)
 
     def plan_create(self, network: Network) -> list[plan.Step]:
         if not network.made_device:

@@ -28,10 +28,10 @@ from dataclasses import replace
 from ipaddress import ip_address
 
 from dockyard import plan
-from dockyard.drivers.bridge import BridgeDriver
+from dockyard.drivers.bridge import BridgeDriver, check_mtu
 from dockyard.errors import InvalidParameter
 from dockyard.model.endpoint import Endpoint
-from dockyard.model.network import OPT_MTU, Network
+from dockyard.model.network import Network
 from dockyard.model.sandbox import Sandbox
 
 OPT_PEERS = "peers"
@@ -82,9 +82,7 @@ class OverlayDriver(BridgeDriver):
         if vni is not None and (not vni.isdigit() or not 1 <= int(vni) < 1 << 24):
             raise InvalidParameter(f'invalid option {OPT_VNI}="{vni}": a VXLAN id is 1 to '
                                    f"{(1 << 24) - 1}")
-        mtu = options.get(OPT_MTU)
-        if mtu is not None and (not mtu.isdigit() or not 68 <= int(mtu) <= 65535):
-            raise InvalidParameter(f'invalid option {OPT_MTU}="{mtu}": expected 68..65535')
+        check_mtu(options)
 
     def plan_create(self, network: Network) -> list[plan.Step]:
         mtu = _mtu(network)
