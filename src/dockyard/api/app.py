@@ -88,6 +88,8 @@ def add_route(app: web.Application, method: str, path: str, handler: Handler) ->
 def make_app(backend_: Backend) -> web.Application:
     from dockyard.api import (
         routes_attach,
+        routes_build,
+        routes_commit,
         routes_containers,
         routes_df,
         routes_files,
@@ -102,7 +104,7 @@ def make_app(backend_: Backend) -> web.Application:
     app[BACKEND] = backend_
     for module in (routes_system, routes_df, routes_networks, routes_images,
                    routes_containers, routes_update, routes_attach, routes_volumes,
-                   routes_files):
+                   routes_files, routes_commit, routes_build):
         for method, path, handler in module.ROUTES:
             add_route(app, method, path, handler)
     return app

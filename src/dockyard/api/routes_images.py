@@ -108,8 +108,12 @@ async def list_images(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     filters = parse_filters(request.query.get("filters"), IMAGE_FILTERS)
     show_all = query_bool(request, "all")
-    del show_all  # no intermediate images exist: every image is a top-level one
     items = await b.run(b.images.list, _container_counter(b))
+    if not show_all:
+        # As dockerd: an untagged image another was made from (a build's intermediate
+        # step) is listed only with all=1.
+        parents = {item["ParentId"] for item in items}
+        items = [item for item in items if item["RepoTags"] or item["Id"] not in parents]
     dangling = bool_filter("dangling", filters.get("dangling", []))
     references = filters.get("reference", [])
     created_of = {item["Id"]: int(item["Created"]) for item in items}
@@ -179,7 +183,7 @@ async def remove_image(request: web.Request) -> web.StreamResponse:
     name = request.match_info["name"]
     in_use = b.containers.image_user if b.containers is not None else None
     result = await b.run(b.images.remove, name, force=query_bool(request, "force"),
-                         in_use=in_use)
+                         in_use=in_use, prune_parents=not query_bool(request, "noprune"))
     _publish_removals(b, result)
     return json_response(result)
 
@@ -196,7 +200,8 @@ async def image_history(request: web.Request) -> web.StreamResponse:
     b = backend(request)
     record = await b.run(b.images.get, request.match_info["name"])
     sizes = await b.run(b.images.layer_sizes)
-    return json_response(history_items(record, sizes))
+    ancestors = await b.run(b.images.ancestors, record)
+    return json_response(history_items(record, sizes, ancestors))
 
 
 async def prune_images(request: web.Request) -> web.StreamResponse:
@@ -214,8 +219,9 @@ async def prune_images(request: web.Request) -> web.StreamResponse:
     for record in prune_candidates(await b.run(b.images.images), rule, used):
         for name in record.repo_tags or (record.id,):
             try:
-                result = await b.run(b.images.remove, name, in_use=in_use)
-            except (Conflict, NotFound):
+                result = await b.run(b.images.remove, name, in_use=in_use,
+                                     prune_parents=True)
+            except (Conflict, NotFound):  # NotFound: pruned already, as a parent
                 continue
             _publish_removals(b, result)
             removed += result

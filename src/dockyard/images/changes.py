@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import posixpath
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import replace
 
 from dockyard.errors import InvalidParameter
@@ -210,15 +210,18 @@ def parse_port_spec(spec: str) -> list[str]:
     return [f"{number}/{proto}" for number in range(start, end + 1)]
 
 
-def apply_changes(config: RunConfig, changes: Iterable[str]) -> RunConfig:
-    """Apply ``--change`` lines in order to ``config``; InvalidParameter on any bad one."""
+def apply_changes(config: RunConfig, changes: Iterable[str],
+                  build_args: Mapping[str, str] | None = None) -> RunConfig:
+    """Apply ``--change`` lines in order to ``config``; InvalidParameter on any bad one.
+    ``build_args``: a build's ARG values, which expand like ENV (an ENV of the same name
+    wins, as in a Dockerfile)."""
     instructions = split_instructions(changes)
     for keyword, _ in instructions:
         if keyword not in _ALLOWED:
             raise InvalidParameter(f"{keyword} is not a valid change command")
     cmd_set = False
     for keyword, rest in instructions:
-        env = _env_dict(config)
+        env = {**(build_args or {}), **_env_dict(config)}
         if keyword == "cmd":
             config = replace(config, cmd=_command(keyword, rest))
             cmd_set = True

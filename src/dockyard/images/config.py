@@ -222,3 +222,42 @@ def build_import_config(
 
 def image_id(config_bytes: bytes) -> str:
     return digest_of(config_bytes)
+
+
+def commit_config(
+    base: dict[str, Any],
+    run_config: dict[str, Any],
+    diff_ids: list[str],
+    created: datetime,
+    *,
+    empty_layer: bool,
+    created_by: str = "",
+    comment: str = "",
+    author: str = "",
+    container: str = "",
+) -> bytes:
+    """The config bytes of an image made on top of ``base`` (a parent image's config, or
+    {} from scratch): the parent's platform and history, one history entry more, the new
+    run config and layers."""
+    stamp = format_time(created)
+    entry: dict[str, Any] = {"created": stamp}
+    for key, value in (("author", author), ("created_by", created_by), ("comment", comment)):
+        if value:
+            entry[key] = value
+    if empty_layer:
+        entry["empty_layer"] = True
+    doc: dict[str, Any] = {
+        "architecture": base.get("architecture") or host_architecture(),
+        "config": go_run_config(run_config),
+        "created": stamp,
+        "history": [*(base.get("history") or []), entry],
+        "os": base.get("os") or "linux",
+        "rootfs": {"type": "layers", "diff_ids": list(diff_ids)},
+    }
+    for key in ("variant", "os.version"):
+        if base.get(key):
+            doc[key] = base[key]
+    for key, value in (("author", author), ("comment", comment), ("container", container)):
+        if value:
+            doc[key] = value
+    return go_json({key: doc[key] for key in sorted(doc)})

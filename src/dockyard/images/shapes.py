@@ -25,6 +25,7 @@ class ImageRecord:
     size: int
     repo_tags: tuple[str, ...] = ()
     last_tag_time: str | None = None
+    parent: str = ""  # the image a commit or build step made it from, "" for none
 
     @property
     def config(self) -> dict[str, Any]:
@@ -52,7 +53,7 @@ def list_item(record: ImageRecord, containers: int = -1) -> dict[str, Any]:
         "Created": int(parse_time(record.created).timestamp()),
         "Id": record.id,
         "Labels": record.labels or None,
-        "ParentId": "",
+        "ParentId": record.parent,
         "RepoDigests": [],
         "RepoTags": list(record.repo_tags),
         "SharedSize": -1,
@@ -68,7 +69,7 @@ def inspect_doc(record: ImageRecord, layer_dirs: list[str]) -> dict[str, Any]:
         "Id": record.id,
         "RepoTags": list(record.repo_tags),
         "RepoDigests": [],
-        "Parent": "",
+        "Parent": record.parent,
         "Comment": config.get("comment", ""),
         "Created": record.created,
         "DockerVersion": config.get("docker_version", ""),

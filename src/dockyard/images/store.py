@@ -42,6 +42,7 @@ from dockyard.images.config import (
     ID_PREFIX,
     RunConfig,
     build_import_config,
+    commit_config,
     format_time,
     image_id,
 )
@@ -73,6 +74,8 @@ class _NewImage:
     config: bytes
     diff_ids: tuple[str, ...]
     tags: tuple[str, ...]
+    parent: str = ""  # the image it was made from, by a commit or a build step
+    build_key: str = ""  # what made it from its parent, for the build cache
 
 
 def _hex(digest: str) -> str:
@@ -153,6 +156,7 @@ class ImageStore:
             size=int(doc["size"]),
             repo_tags=tuple(sorted(tags)),
             last_tag_time=doc.get("last_tag_time"),
+            parent=doc.get("parent") or "",
         )
 
     def _tags_by_image(self, reader: Store | Txn) -> dict[str, builtins.list[str]]:
@@ -207,6 +211,18 @@ class ImageStore:
             raise NotFound(f"No such image: {ref_or_id}")
         tags = [t["ref"] for t in self.store.list(TAG_KIND) if t["image_id"] == image]
         return self._record(doc, tags)
+
+    def ancestors(self, record: ImageRecord) -> builtins.list[ImageRecord]:
+        """The images ``record`` was made from that are still here, parent first."""
+        chain: builtins.list[ImageRecord] = []
+        parent = record.parent
+        while parent and len(chain) < 1000:
+            try:
+                chain.append(self.get(parent))
+            except NotFound:
+                break
+            parent = chain[-1].parent
+        return chain
 
     def layer_dirs(self, ref_or_id: str) -> builtins.list[str]:
         """Extracted layer directories in overlayfs ``lowerdir`` order: topmost first."""
@@ -353,6 +369,54 @@ class ImageStore:
             loaded.extend(new.tags or (new.id,))
         return loaded
 
+    def commit(
+        self,
+        parent: str | None,
+        layer: IO[bytes] | None,
+        run_config: dict[str, Any],
+        *,
+        created_by: str = "",
+        comment: str = "",
+        author: str = "",
+        container: str = "",
+        tags: Sequence[str] = (),
+        build_key: str = "",
+    ) -> str:
+        """A new image on top of ``parent`` (None: from scratch), as ``docker commit`` and
+        each build step make one: ``layer`` (an uncompressed layer tar) added on top of the
+        parent's layers, or, when None, only a new config (an ``empty_layer`` step).
+        ``run_config`` is the new image's config in Go's shape. Returns the image id."""
+        refs = tuple(normalize_reference(tag) for tag in tags)
+        record = self.get(parent) if parent else None
+        base = record.config if record else {}
+        parent_id = record.id if record else ""
+        diff_ids = list(record.diff_ids) if record else []
+        scratch = self._scratch()
+        try:
+            layers: dict[str, tuple[LayerInfo, str]] = {}
+            if layer is not None:
+                info = self._extract(layer, scratch)
+                layers[info.diff_id] = (info, scratch)
+                diff_ids.append(info.diff_id)
+            config = commit_config(base, run_config, diff_ids, _now(), empty_layer=layer is None,
+                                   created_by=created_by, comment=comment, author=author,
+                                   container=container)
+            new = _NewImage(image_id(config), config, tuple(diff_ids), refs, parent_id,
+                            build_key)
+            self._commit(layers, [new])
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return new.id
+
+    def child_with_key(self, parent: str, build_key: str) -> str | None:
+        """An image made from ``parent`` by the step ``build_key`` (the build cache), the
+        newest when several were."""
+        hits = [doc for doc in self.store.list(IMAGE_KIND)
+                if doc.get("parent") == parent and doc.get("build_key") == build_key]
+        if not hits:
+            return None
+        return str(max(hits, key=lambda doc: json.loads(doc["config"]).get("created", ""))["id"])
+
     def _commit(
         self, layers: dict[str, tuple[LayerInfo, str]], images: Sequence[_NewImage]
     ) -> None:
@@ -396,6 +460,8 @@ class ImageStore:
             "diff_ids": list(new.diff_ids),
             "size": size,
             "last_tag_time": (existing or {}).get("last_tag_time"),
+            "parent": new.parent or (existing or {}).get("parent") or "",
+            "build_key": new.build_key or (existing or {}).get("build_key") or "",
         }
         if new.tags:
             doc["last_tag_time"] = stamp
@@ -419,14 +485,17 @@ class ImageStore:
         return ref
 
     def remove(
-        self, ref_or_id: str, *, force: bool = False, in_use: InUse | None = None
+        self, ref_or_id: str, *, force: bool = False, in_use: InUse | None = None,
+        prune_parents: bool = False,
     ) -> builtins.list[dict[str, str]]:
         """``docker rmi``: untag, and delete the image once no tag is left (or by id).
 
         Returns Docker's ``[{"Untagged": ref}, {"Deleted": id}]`` list. An image a
         container uses is never deleted: without ``force`` the call is refused with
         Docker's conflict message, with ``force`` it is only untagged (it stays, as a
-        dangling image, until the container goes).
+        dangling image, until the container goes). With ``prune_parents`` (dockerd's
+        default, ``noprune`` unset) the untagged images it was made from go with it, up
+        to one that is tagged, used, or the parent of another image too.
         """
         removed_dirs: builtins.list[str] = []
         with self._locked():
@@ -452,13 +521,20 @@ class ImageStore:
                         raise Conflict(
                             f"conflict: unable to delete {short} (must be forced) - image is "
                             f"being used by container {user[:12]}")
+                if tag is None and any(other.get("parent") == image
+                                       for other in txn.list(IMAGE_KIND)):
+                    raise Conflict(f"conflict: unable to delete {short} (cannot be forced) - "
+                                   "image has dependent child images")
                 result: builtins.list[dict[str, str]] = []
                 for ref in tags:
                     txn.delete(TAG_KIND, ref)
                     result.append({"Untagged": ref})
                 if user:
                     return result
+                parent = str((txn.get(IMAGE_KIND, _hex(image)) or {}).get("parent") or "")
                 removed_dirs = self._delete_image(txn, image, result)
+                if prune_parents:
+                    removed_dirs += self._delete_parents(txn, parent, result, in_use)
             for path in removed_dirs:
                 _discard(path)
         return result
@@ -476,6 +552,23 @@ class ImageStore:
                 txn.delete(LAYER_KIND, _hex(diff_id))
                 result.append({"Deleted": diff_id})
                 dirs += [self.layer_path(diff_id), self.layout_path(diff_id)]
+        return dirs
+
+    def _delete_parents(self, txn: Txn, parent: str, result: builtins.list[dict[str, str]],
+                        in_use: InUse | None) -> builtins.list[str]:
+        """Delete ``parent`` and its own parents, while each is untagged, unused and
+        nobody else's parent."""
+        dirs: builtins.list[str] = []
+        while parent:
+            doc = txn.get(IMAGE_KIND, _hex(parent))
+            if doc is None:
+                break
+            tagged = any(t["image_id"] == parent for t in txn.list(TAG_KIND))
+            children = any(other.get("parent") == parent for other in txn.list(IMAGE_KIND))
+            if tagged or children or (in_use is not None and in_use(parent)):
+                break
+            dirs += self._delete_image(txn, parent, result)
+            parent = str(doc.get("parent") or "")
         return dirs
 
     def reconcile(self) -> builtins.list[str]:

@@ -130,12 +130,16 @@ def walk_upper(host: str, path: str = "") -> Iterator[Entry]:
         fd = os.open(host, DIRECTORY)
     except (FileNotFoundError, NotADirectoryError):
         return
-    yield from _walk_fd(fd, path)
+    for _, _, entry in walk_fd(fd, path):
+        yield entry
 
 
-def _walk_fd(fd: int, path: str) -> Iterator[Entry]:
-    """The names below the open directory ``fd``, depth first; closes it. A stack, not
-    recursion: a container can make its tree deeper than Python's recursion limit."""
+def walk_fd(fd: int, path: str = "") -> Iterator[tuple[int, str, Entry]]:
+    """The names below the open directory ``fd``, depth first, each with its parent's
+    descriptor (open until the parent's last name has been yielded, so a caller reads a
+    file relative to it, never by a path a container could redirect); closes ``fd``. A
+    stack, not recursion: a container can make its tree deeper than Python's recursion
+    limit."""
     stack = [(fd, path, iter(sorted_names(fd)))]
     try:
         while stack:
@@ -151,7 +155,7 @@ def _walk_fd(fd: int, path: str) -> Iterator[Entry]:
             except FileNotFoundError:
                 continue
             sub = open_subdirectory(parent, name) if stat.S_ISDIR(st.st_mode) else None
-            yield _entry(child_path, st, sub is not None and _opaque(sub))
+            yield parent, name, _entry(child_path, st, sub is not None and _opaque(sub))
             if sub is not None:
                 stack.append((sub, child_path, iter(sorted_names(sub))))
     finally:

@@ -182,30 +182,7 @@ def inspect_doc(
         "GraphDriver": {"Name": "overlay2",
                         "Data": {"UpperDir": paths.upper, "MergedDir": paths.merged}},
         "Mounts": mounts,
-        "Config": {
-            "Hostname": c.hostname,
-            "Domainname": c.domainname,
-            "User": c.user,
-            "AttachStdin": c.spec.attach_stdin,
-            "AttachStdout": c.spec.attach_stdout,
-            "AttachStderr": c.spec.attach_stderr,
-            "ExposedPorts": {p: {} for p in c.exposed} or None,
-            "Tty": c.spec.tty,
-            "OpenStdin": c.spec.open_stdin,
-            "StdinOnce": c.spec.stdin_once,
-            "Env": list(c.env),
-            "Cmd": list(c.cmd) if c.cmd is not None else None,
-            "Image": c.image_ref,
-            "Volumes": {path: {} for path in c.spec.volumes} or None,
-            "WorkingDir": c.workdir,
-            "Entrypoint": list(c.entrypoint) if c.entrypoint is not None else None,
-            "OnBuild": None,
-            "Labels": dict(c.labels),
-            **({"StopSignal": c.stop_signal} if c.stop_signal else {}),
-            **({"StopTimeout": c.stop_timeout} if c.stop_timeout is not None else {}),
-            **({"Healthcheck": c.healthcheck.to_docker()} if c.healthcheck is not None
-               else {}),
-        },
+        "Config": config_doc(c),
         "NetworkSettings": {
             "Bridge": "",
             "SandboxID": sandbox.id if sandbox else "",
@@ -221,6 +198,35 @@ def inspect_doc(
             "IPv6Gateway": primary["IPv6Gateway"] if primary else "",
             "Networks": networks,
         },
+    }
+
+
+def config_doc(c: Container) -> dict[str, Any]:
+    """The container's run config (``Config`` in inspect), as Docker shapes it; also what
+    ``docker commit`` makes the new image's config from."""
+    return {
+        "Hostname": c.hostname,
+        "Domainname": c.domainname,
+        "User": c.user,
+        "AttachStdin": c.spec.attach_stdin,
+        "AttachStdout": c.spec.attach_stdout,
+        "AttachStderr": c.spec.attach_stderr,
+        "ExposedPorts": {p: {} for p in c.exposed} or None,
+        "Tty": c.spec.tty,
+        "OpenStdin": c.spec.open_stdin,
+        "StdinOnce": c.spec.stdin_once,
+        "Env": list(c.env),
+        "Cmd": list(c.cmd) if c.cmd is not None else None,
+        "Image": c.image_ref,
+        "Volumes": {path: {} for path in c.spec.volumes} or None,
+        "WorkingDir": c.workdir,
+        "Entrypoint": list(c.entrypoint) if c.entrypoint is not None else None,
+        "OnBuild": None,
+        "Labels": dict(c.labels),
+        **({"StopSignal": c.stop_signal} if c.stop_signal else {}),
+        **({"StopTimeout": c.stop_timeout} if c.stop_timeout is not None else {}),
+        **({"Healthcheck": c.healthcheck.to_docker()} if c.healthcheck is not None
+           else {}),
     }
 
 

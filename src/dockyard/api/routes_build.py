@@ -1,0 +1,122 @@
+"""``POST /build``: the classic builder (``DOCKER_BUILDKIT=0 docker build``, and what the
+docker CLI falls back to without buildx), streaming its progress as dockerd does.
+
+What fails before the first step (a context that is no tar, a missing or malformed
+Dockerfile, a bad tag) is an error status; once steps run, a failure ends the stream
+with an ``errorDetail`` message, which the CLI prints and exits 1 on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import os
+import shutil
+import tempfile
+from typing import Any
+
+from aiohttp import web
+
+from dockyard.api.app import backend, query_bool
+from dockyard.api.events import Event
+from dockyard.api.routes_containers import manager
+from dockyard.api.streams import spool_body
+from dockyard.build.builder import Builder, BuildOptions
+from dockyard.build.context import Context, unpack_context
+from dockyard.errors import DockyardError, InvalidParameter
+from dockyard.images.reference import normalize_reference
+
+
+def _line(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, separators=(",", ":")).encode() + b"\r\n"
+
+
+def _json_map(request: web.Request, name: str) -> dict[str, Any]:
+    raw = request.query.get(name)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        value = None
+    if not isinstance(value, dict):
+        raise InvalidParameter(f'invalid {name} "{raw}": expected a JSON object')
+    return value
+
+
+def _options(request: web.Request) -> BuildOptions:
+    query = request.query
+    if query.get("remote"):
+        raise InvalidParameter("a remote build context needs network access: send the "
+                               "context as a tar in the request body")
+    if query.get("version") == "2":
+        raise InvalidParameter("BuildKit is not supported here: build with the classic "
+                               "builder (DOCKER_BUILDKIT=0)")
+    tags = tuple(normalize_reference(t) for t in query.getall("t", []))
+    hosts = tuple(h for item in query.getall("extrahosts", []) for h in item.split(",") if h)
+    return BuildOptions(
+        dockerfile=query.get("dockerfile") or "Dockerfile", tags=tags,
+        build_args=_json_map(request, "buildargs"), labels=_json_map(request, "labels"),
+        no_cache=query_bool(request, "nocache"), remove=query_bool(request, "rm", True),
+        force_remove=query_bool(request, "forcerm"),
+        network_mode=query.get("networkmode") or "default", target=query.get("target", ""),
+        extra_hosts=hosts, quiet=query_bool(request, "q"))
+
+
+async def build(request: web.Request) -> web.StreamResponse:
+    b = backend(request)
+    options = _options(request)
+    loop = asyncio.get_running_loop()
+    messages: asyncio.Queue[str] = asyncio.Queue()
+
+    def emit(text: str) -> None:
+        loop.call_soon_threadsafe(messages.put_nowait, text)
+
+    spool = await spool_body(request, b.images.tmp_root, "context-")
+    directory = tempfile.mkdtemp(dir=b.images.tmp_root, prefix="context-")
+    try:
+        def prepare() -> tuple[Builder, Any]:
+            with open(spool, "rb") as handle:
+                unpack_context(handle, directory)
+            builder = Builder(manager(b), Context(directory), options, emit)
+            return builder, builder.load()
+
+        builder, dockerfile = await b.run(prepare)
+        response = web.StreamResponse(headers={"Content-Type": "application/json"})
+        await response.prepare(request)
+        task = asyncio.ensure_future(b.run(builder.build, dockerfile))
+        while not task.done() or not messages.empty():
+            getter = asyncio.ensure_future(messages.get())
+            await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+            if getter.done():
+                await response.write(_line({"stream": getter.result()}))
+            else:
+                getter.cancel()
+        try:
+            image = task.result()
+            for tag in options.tags:
+                await b.run(b.images.tag, image, tag)
+                b.events.publish(Event("image", "tag", image, {"name": tag}))
+        except DockyardError as err:
+            await response.write(_line({"errorDetail": {"message": err.message},
+                                        "error": err.message}))
+        else:
+            await response.write(_line({"aux": {"ID": image}}))
+            if options.quiet:
+                await response.write(_line({"stream": image + "\n"}))
+            else:
+                await response.write(_line({"stream": f"Successfully built {image[7:19]}\n"}))
+                for tag in options.tags:
+                    await response.write(_line({"stream": f"Successfully tagged {tag}\n"}))
+        await response.write_eof()
+        return response
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(spool)
+        shutil.rmtree(directory, ignore_errors=True)
+
+
+ROUTES = [
+    ("POST", "/build", build),
+]

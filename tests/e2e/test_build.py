@@ -1,0 +1,181 @@
+"""``docker build`` (the classic builder) and ``docker commit``, driven by the real docker
+CLI and docker-py: the images they make run, carry their config, reuse the build cache,
+and go away with their untagged parents."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.daemon import Daemon, lines, ok
+
+pytestmark = pytest.mark.root
+needs_docker = pytest.mark.skipif(shutil.which("docker") is None,
+                                  reason="the docker CLI is not installed")
+
+DOCKERFILE = """\
+# syntax=docker/dockerfile:1
+FROM busybox AS base
+ARG GREETING=hi
+ENV APP=/app
+WORKDIR $APP
+COPY greeting.txt .
+COPY conf/ ./conf/
+RUN echo "$GREETING from run" > run.txt && \\
+    echo building with $GREETING
+LABEL org.example.role=demo
+EXPOSE 8080/tcp
+CMD ["sh", "-c", "cat greeting.txt run.txt conf/app.conf; ls -a /app /app/conf"]
+
+FROM busybox
+COPY --from=base /app/run.txt /copied.txt
+CMD ["cat", "/copied.txt"]
+"""
+
+
+def make_context(tmp_path: Path, dockerfile: str = DOCKERFILE) -> str:
+    context = tmp_path / "context"
+    (context / "conf").mkdir(parents=True)
+    (context / "greeting.txt").write_text("hello from the context\n")
+    (context / "conf" / "app.conf").write_text("port=8080\n")
+    (context / "conf" / "notes.md").write_text("left out by .dockerignore\n")
+    (context / ".dockerignore").write_text("**/*.md\n")
+    (context / "Dockerfile").write_text(dockerfile)
+    return str(context)
+
+
+def docker_build(d: Daemon, *args: str) -> str:
+    result = d.docker("build", *args)
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout
+
+
+@needs_docker
+def test_docker_build_runs_steps_and_the_image_works(busybox: Daemon, tmp_path: Path) -> None:
+    d = busybox
+    context = make_context(tmp_path)
+    out = docker_build(d, "-t", "app:1", "--build-arg", "GREETING=hey", "--target", "base",
+                       context)
+    assert "Step 1/10 : FROM busybox AS base" in out
+    assert "Step 7/10 : RUN echo \"$GREETING from run\" > run.txt &&     echo building" in out
+    assert "building with hey" in out  # the RUN's own output, streamed
+    assert "Successfully tagged app:1" in out
+    shown = ok(d.docker("run", "--rm", "app:1"))
+    assert lines(shown)[:3] == ["hello from the context", "hey from run", "port=8080"]
+    assert "notes.md" not in shown  # .dockerignore held it back
+    config = json.loads(ok(d.docker("image", "inspect", "app:1")))[0]["Config"]
+    assert config["WorkingDir"] == "/app"
+    assert "APP=/app" in config["Env"]
+    assert "GREETING=hey" not in config["Env"]  # build args are not kept in the image
+    assert config["Labels"] == {"org.example.role": "demo"}
+    assert config["ExposedPorts"] == {"8080/tcp": {}}
+    assert config["Cmd"][:2] == ["sh", "-c"]
+
+    again = docker_build(d, "-t", "app:1", "--build-arg", "GREETING=hey", "--target", "base",
+                         context)
+    assert again.count("Using cache") == 9  # every step after FROM
+    assert "Running in" not in again
+    assert built_id(again) == built_id(out)
+
+    # the whole file: the last stage copies from the first
+    final = docker_build(d, "-q", "-t", "final", "--build-arg", "GREETING=hey",
+                         context).strip()
+    assert final.startswith("sha256:")
+    assert ok(d.docker("run", "--rm", "final")) == "hey from run\n"
+
+    listed = ok(d.docker("images", "--format", "{{.Repository}}:{{.Tag}}"))
+    assert "<none>:<none>" not in listed  # intermediate images are hidden ...
+    assert "<none>:<none>" in ok(d.docker("images", "-a", "--format",
+                                          "{{.Repository}}:{{.Tag}}"))  # ... but there
+    history = ok(d.docker("history", "--format", "{{.ID}} {{.CreatedBy}}", "app:1"))
+    assert "|1 GREETING=hey /bin/sh -c echo" in history
+    assert "<missing>" not in history  # every step's image is here
+
+    removed = ok(d.docker("rmi", "app:1", "final"))
+    # both images, their untagged steps (9 + 2 images) and the layers only they had
+    assert removed.count("Deleted: sha256:") >= 11
+    assert ok(d.docker("images", "-a", "-q")).split() == ok(d.docker("images", "-q",
+                                                                     "busybox")).split()
+    assert ok(d.docker("ps", "-aq")) == ""  # no intermediate container stayed
+
+
+def built_id(output: str) -> str:
+    return next(line.split()[-1] for line in output.splitlines()
+                if line.startswith("Successfully built"))
+
+
+@needs_docker
+def test_docker_build_errors(busybox: Daemon, tmp_path: Path) -> None:
+    d = busybox
+    failing = make_context(tmp_path, "FROM busybox\nRUN echo partial; exit 3\n")
+    result = d.docker("build", failing)
+    assert result.returncode == 1
+    assert "partial" in result.stdout
+    assert "The command '/bin/sh -c echo partial; exit 3' returned a non-zero code: 3" in \
+        result.stderr
+    parse = d.docker("build", make_context(tmp_path / "p", "FROM busybox\nFETCH x\n"))
+    assert parse.returncode == 1
+    assert "dockerfile parse error on line 2: unknown instruction: FETCH" in parse.stderr
+    no_base = d.docker("build", make_context(tmp_path / "b", "FROM example/nothing\n"))
+    assert no_base.returncode == 1
+    assert "pull access denied for example/nothing" in no_base.stderr
+    missing = d.docker("build", make_context(tmp_path / "m", "FROM busybox\nCOPY nope /\n"))
+    assert missing.returncode == 1
+    assert "file not found in build context" in missing.stderr
+    remote = d.docker("build", make_context(tmp_path / "r",
+                                            "FROM busybox\nADD http://example.com/x /\n"))
+    assert remote.returncode == 1
+    assert "no network access here" in remote.stderr
+    # the failed RUN's container stays, as with dockerd's default --rm (only success removes)
+    assert len(ok(d.docker("ps", "-aq", "--filter", "status=exited")).split()) == 1
+    assert ok(d.docker("images", "-q")).split() == ok(d.docker("images", "-q",
+                                                               "busybox")).split()
+
+
+@needs_docker
+def test_docker_commit_keeps_changes_and_deletions(busybox: Daemon) -> None:
+    d = busybox
+    ok(d.docker("run", "-d", "--name", "box", "busybox", "sh", "-c",
+                "echo kept > /kept.txt && mkdir -p /data/sub && echo x > /data/sub/f && "
+                "rm /bin/vi && ln -s /kept.txt /link && sleep 60"))
+    d.docker("exec", "box", "test", "-f", "/kept.txt")  # wait for the writes
+    assert ok(d.docker("exec", "box", "cat", "/kept.txt")) == "kept\n"
+    image = ok(d.docker("commit", "-c", 'CMD ["cat", "/kept.txt"]', "-m", "a message",
+                        "-a", "someone", "box", "snap:v1")).strip()
+    assert image.startswith("sha256:")
+    assert ok(d.docker("run", "--rm", "snap:v1")) == "kept\n"
+    checks = ok(d.docker("run", "--rm", "snap:v1", "sh", "-c",
+                         "cat /data/sub/f; readlink /link; test -e /bin/vi || echo vi-gone"))
+    assert lines(checks) == ["x", "/kept.txt", "vi-gone"]
+    inspected = json.loads(ok(d.docker("image", "inspect", "snap:v1")))[0]
+    assert inspected["Author"] == "someone"
+    assert inspected["Comment"] == "a message"
+    assert inspected["Parent"] == json.loads(ok(d.docker("image", "inspect", "busybox")))[0]["Id"]
+    assert len(inspected["RootFS"]["Layers"]) == 2
+    # the container was frozen for the copy and runs on
+    assert ok(d.docker("inspect", "-f", "{{.State.Status}}", "box")).strip() == "running"
+    unknown = d.docker("commit", "nothere")
+    assert unknown.returncode == 1
+    assert "No such container: nothere" in unknown.stderr
+
+
+def test_dockerpy_build_and_commit(busybox: Daemon, dockerpy: object, tmp_path: Path) -> None:
+    client = dockerpy
+    context = make_context(tmp_path, "FROM busybox\nCOPY greeting.txt /g.txt\n"
+                                     "RUN wc -c < /g.txt > /size\nCMD cat /size\n")
+    image, logs = client.images.build(path=context, tag="py:1")  # type: ignore[attr-defined]
+    assert "py:1" in image.tags
+    assert any("Successfully built" in entry.get("stream", "") for entry in logs)
+    assert client.containers.run("py:1", remove=True) == b"23\n"  # type: ignore[attr-defined]
+    box = client.containers.run("py:1", "sh -c 'echo more > /more; sleep 60'",  # type: ignore[attr-defined]
+                                detach=True)
+    ok_status = box.exec_run("cat /more")
+    assert ok_status.exit_code == 0
+    committed = box.commit(repository="py", tag="2", conf={"Cmd": ["cat", "/more"]})
+    box.remove(force=True)
+    assert client.containers.run(committed.id, remove=True) == b"more\n"  # type: ignore[attr-defined]
+    assert os.path.basename(context) == "context"
