@@ -179,3 +179,66 @@ def test_dockerpy_build_and_commit(busybox: Daemon, dockerpy: object, tmp_path: 
     box.remove(force=True)
     assert client.containers.run(committed.id, remove=True) == b"more\n"  # type: ignore[attr-defined]
     assert os.path.basename(context) == "context"
+
+
+COMPOSE = """\
+services:
+  web:
+    build:
+      context: ./web
+      args: {PAGE: built by compose}
+    ports: ["8089:80"]
+  client:
+    image: busybox
+    command: sleep 60
+"""
+WEB_DOCKERFILE = """\
+FROM busybox
+ARG PAGE=default
+RUN mkdir /www && echo "$PAGE" > /www/index.html
+COPY motd.txt /www/motd.txt
+CMD ["httpd", "-f", "-p", "80", "-h", "/www"]
+"""
+
+
+def test_compose_builds_a_service_and_serves_it(busybox: Daemon, tmp_path: Path) -> None:
+    d = busybox
+    (tmp_path / "web").mkdir()
+    (tmp_path / "web" / "Dockerfile").write_text(WEB_DOCKERFILE)
+    (tmp_path / "web" / "motd.txt").write_text("from the context\n")
+    (tmp_path / "compose.yaml").write_text(COMPOSE)
+    compose = ("compose", "-f", str(tmp_path / "compose.yaml"), "-p", "shop")
+    up = d.cli(*compose, "up", "-d", timeout=120)
+    assert up.returncode == 0, up.stderr + up.stdout
+    assert "Service web  Built" in up.stderr
+    assert "Successfully tagged shop-web:latest" in up.stdout
+    try:
+        fetch = ok(d.cli(*compose, "exec", "client", "wget", "-qO-", "http://web/"))
+        assert fetch == "built by compose\n"  # the service's own image, reached by name
+        assert ok(d.cli(*compose, "exec", "client", "wget", "-qO-",
+                        "http://web/motd.txt")) == "from the context\n"
+        again = d.cli(*compose, "up", "-d")
+        assert again.returncode == 0 and "Building" not in again.stderr  # built already
+    finally:
+        ok(d.cli(*compose, "down"))
+
+
+def test_our_cli_builds_and_commits(busybox: Daemon, tmp_path: Path) -> None:
+    d = busybox
+    context = make_context(tmp_path, "FROM busybox\nCOPY . /ctx/\nCMD ls -a /ctx/conf\n")
+    image = ok(d.cli("build", "-q", "-t", "mine", context)).strip()
+    assert image.startswith("sha256:")
+    listing = lines(ok(d.cli("run", "--rm", "mine")))
+    assert "app.conf" in listing and "notes.md" not in listing  # never sent: .dockerignore
+    missing = d.cli("build", "-f", "Nope", context)
+    assert missing.returncode == 1 and "unable to prepare context" in missing.stderr
+    failing = make_context(tmp_path / "f", "FROM busybox\nRUN false\n")
+    failed = d.cli("build", failing)
+    assert failed.returncode == 1
+    assert "The command '/bin/sh -c false' returned a non-zero code: 1" in failed.stderr
+    ok(d.cli("run", "-d", "--name", "cbox", "busybox", "sh", "-c", "echo x > /y; sleep 60"))
+    assert ok(d.cli("exec", "cbox", "sh", "-c", "while ! test -s /y; do :; done; cat /y")) \
+        == "x\n"
+    committed = ok(d.cli("commit", "-c", "CMD cat /y", "cbox", "mine:2")).strip()
+    assert committed.startswith("sha256:")
+    assert ok(d.cli("run", "--rm", "mine:2")) == "x\n"

@@ -342,10 +342,11 @@ COMMANDS = {"ls": ls, "list": ls, "rm": rm, "remove": rm, "inspect": inspect, "t
 
 
 def main(ctx: Context, args: list[str]) -> int:
-    if not args or args[0] in ("-h", "--help") or args[0] not in COMMANDS:
+    if not args or args[0] in ("-h", "--help") or args[0] not in (*COMMANDS, "build"):
         if args and args[0] not in ("-h", "--help"):
             raise UsageError(f'unknown command "{args[0]}" for "dockyard image"')
         print("\nUsage:  dockyard image COMMAND\n\nManage images\n\nCommands:\n"
+              "  build       Build an image from a Dockerfile\n"
               "  history     Show the history of an image\n"
               "  import      Import the contents from a tarball to create a filesystem image\n"
               "  inspect     Display detailed information on one or more images\n"
@@ -357,4 +358,8 @@ def main(ctx: Context, args: list[str]) -> int:
               "default)\n"
               "  tag         Create a tag TARGET_IMAGE that refers to SOURCE_IMAGE\n")
         return 0
+    if args[0] == "build":
+        from dockyard.cli.build import build
+
+        return build(ctx, args[1:], "image build")
     return COMMANDS[args[0]](ctx, args[1:])

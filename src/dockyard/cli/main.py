@@ -24,6 +24,8 @@ Common Commands:
 
 Commands:
   attach      Attach local standard input, output, and error streams to a running container
+  build       Build an image from a Dockerfile
+  commit      Create a new image from a container's changes
   create      Create a new container
   daemon      Run the daemon
   demo        Build two networks and four sandboxes, and show who reaches whom
@@ -204,6 +206,10 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
             "history": lambda c, a: image.history(c, a, "history"),
             "save": lambda c, a: image.save(c, a, "save"),
         }[verb]
+    if verb in ("build", "commit"):
+        from dockyard.cli import build
+
+        return getattr(build, verb)
     if verb == "volume":
         from dockyard.cli import volume
 

@@ -8,11 +8,12 @@ JSON. Tests of the runner substitute an in-memory implementation of the protocol
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator, Mapping
-from typing import Any, Protocol
+from typing import Any, Protocol, TextIO
 
 from dockyard.client.http import APIError, Client
-from dockyard.compose.model import PROJECT_LABEL
+from dockyard.compose.model import PROJECT_LABEL, Build
 from dockyard.compose.streams import demux
 from dockyard.errors import (
     Conflict,
@@ -69,6 +70,9 @@ class ComposeBackend(Protocol):
     def remove_volume(self, name: str) -> None: ...
 
     def image_exists(self, ref: str) -> bool: ...
+
+    def build_image(self, tag: str, build: Build, out: TextIO, *,
+                    no_cache: bool = False) -> None: ...
 
 
 def _dockyard_error(err: APIError) -> DockyardError:
@@ -185,3 +189,25 @@ class APIBackend:
                 return False
             raise _dockyard_error(err) from None
         return True
+
+    def build_image(self, tag: str, build: Build, out: TextIO, *,
+                    no_cache: bool = False) -> None:
+        """The service's ``build`` section sent to the daemon's builder, its progress
+        written to ``out``."""
+        from dockyard.client.buildctx import BuildFailed
+        from dockyard.client.buildctx import build as send
+
+        dockerfile = build.dockerfile or "Dockerfile"
+        if os.path.isabs(dockerfile):
+            dockerfile = os.path.relpath(dockerfile, build.context)
+        try:
+            send(self.client, build.context, tags=[tag], dockerfile=dockerfile,
+                 build_args=dict(build.args), target=build.target or "",
+                 labels=dict(build.options.get("labels") or {}), no_cache=no_cache,
+                 network=str(build.options.get("network") or ""), show=out.write)
+        except BuildFailed as err:
+            raise InvalidParameter(f"failed to build {tag}: {err.message}") from None
+        except APIError as err:
+            raise _dockyard_error(err) from None
+        except OSError as err:
+            raise InvalidParameter(f"failed to build {tag}: {err}") from None

@@ -30,10 +30,11 @@ from dockyard.compose.runner import ExecOptions, Runner, RunOptions, UpOptions
 from dockyard.compose.tables import ls_table, project_rows, ps_json, ps_table
 from dockyard.errors import DockyardError, InvalidParameter, NotFound, exit_code
 
-RUN_COMMANDS = ("up", "down", "ps", "logs", "exec", "run", "start", "stop", "restart", "ls")
+RUN_COMMANDS = ("up", "down", "ps", "logs", "exec", "run", "start", "stop", "restart", "ls",
+                "build")
 UNSUPPORTED_COMMANDS = (
     "create", "rm", "kill", "pause", "unpause", "top", "port", "images", "pull", "push",
-    "build", "wait", "events", "cp", "attach", "stats", "watch", "scale", "version",
+    "wait", "events", "cp", "attach", "stats", "watch", "scale", "version",
 )
 
 
@@ -99,7 +100,14 @@ def _add_run_commands(sub: Any) -> None:
     up.add_argument("--wait", action="store_true",
                     help="wait for services to be running and healthy (implies -d)")
     up.add_argument("--wait-timeout", type=float, metavar="SECONDS")
+    up.add_argument("--build", action="store_true",
+                    help="build images before starting containers")
     up.add_argument("services", nargs="*", metavar="SERVICE")
+
+    build = sub.add_parser("build", help="build or rebuild services' images")
+    build.add_argument("--no-cache", action="store_true",
+                       help="do not use cache when building the image")
+    build.add_argument("services", nargs="*", metavar="SERVICE")
 
     down = sub.add_parser("down", help="stop and remove containers, networks (and volumes)")
     down.add_argument("-v", "--volumes", action="store_true",
@@ -214,7 +222,9 @@ def _run_command(args: argparse.Namespace, backend: ComposeBackend, project: Pro
             services=tuple(args.services), detach=args.detach, scale=dict(args.scale),
             no_deps=args.no_deps, force_recreate=args.force_recreate,
             remove_orphans=args.remove_orphans, wait=args.wait,
-            wait_timeout=args.wait_timeout))
+            wait_timeout=args.wait_timeout, build=args.build))
+    if args.command == "build":
+        return runner.build(args.services, no_cache=args.no_cache)
     if args.command == "down":
         return runner.down(volumes=args.volumes, remove_orphans=args.remove_orphans)
     if args.command == "ps":

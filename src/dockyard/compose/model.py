@@ -122,7 +122,8 @@ class Healthcheck:
 
 @dataclass(frozen=True)
 class Build:
-    """Kept so the runner can refuse it with a clear message (there is no builder here)."""
+    """A service's ``build`` section: what ``up`` and ``compose build`` send the daemon's
+    builder (``options``: the section's other keys, labels and network among them)."""
 
     context: str
     dockerfile: str | None = None

@@ -335,7 +335,8 @@ def _mounts(project: Project, svc: Service) -> tuple[MountPlan, ...]:
     return tuple(out)
 
 
-def _service_problems(svc: Service, published: Sequence[PublishedPort]) -> list[str]:
+def _service_problems(svc: Service, published: Sequence[PublishedPort],
+                      project_name: str) -> list[str]:
     problems: list[str] = []
     mode = svc.network_mode
     if mode == "host" and published:
@@ -351,12 +352,10 @@ def _service_problems(svc: Service, published: Sequence[PublishedPort]) -> list[
                     f"host port {p.host_port}/{p.protocol} can be bound by one container only: "
                     f"replicas 2..{svc.replicas} fail with \"port is already allocated\"")
     if svc.build is not None:
-        if svc.image:
-            problems.append(f"build: is not run here; up uses image {svc.image} if it was "
-                            "imported, and fails otherwise")
-        else:
-            problems.append("build: is not supported (no builder here): import an image and "
-                            "set image:")
+        image = svc.image or f"{project_name}-{svc.name}"
+        problems.append(f"build: up builds image {image} from {svc.build.context} when it is "
+                        "missing (up --build or compose build: always), with the classic "
+                        "builder; FROM images must be imported or built already")
     return problems
 
 
@@ -489,7 +488,7 @@ def plan_project(
     for svc_name in order:
         svc = project.services[svc_name]
         published = _published(svc)
-        problems = _service_problems(svc, published)
+        problems = _service_problems(svc, published, project.name)
         cplans: list[ContainerPlan] = []
         mode = _mode(project, svc_name)
         for cname, number, atts, route in containers[svc_name]:

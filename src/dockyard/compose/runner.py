@@ -12,7 +12,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, TextIO
 
 from dockyard.compose.backend import ComposeBackend
@@ -47,6 +47,7 @@ class UpOptions:
     remove_orphans: bool = False
     wait: bool = False
     wait_timeout: float | None = None
+    build: bool = False  # --build: build images of services with a build section first
 
 
 @dataclass(frozen=True)
@@ -123,23 +124,44 @@ class Runner:
                         pending.append(dep.service)
         return tuple(n for n in self.project.service_order() if n in chosen)
 
-    def check_images(self, services: Iterable[str]) -> None:
+    def check_images(self, services: Iterable[str], *, build: bool = False,
+                     no_cache: bool = False) -> None:
+        """Every service's image is there: a service with a ``build`` section gets its
+        image built when it is missing (or always, with ``build``), named ``image`` or,
+        without one, ``<project>-<service>`` as compose names it."""
         for name in services:
             service = self.project.services[name]
+            if service.build is not None:
+                image = service.image or f"{self.project.name}-{name}"
+                if build or not self.backend.image_exists(image):
+                    self.err.write(f" Service {name}  Building\n")
+                    self.err.flush()
+                    self.backend.build_image(image, service.build, self.out,
+                                             no_cache=no_cache)
+                    self.err.write(f" Service {name}  Built\n")
+                if service.image is None:
+                    services = dict(self.project.services)
+                    services[name] = replace(service, image=image)
+                    self.project = replace(self.project, services=services)
+                continue
             if service.image is not None and self.backend.image_exists(service.image):
                 continue
-            if service.build is not None:
-                raise InvalidParameter(
-                    f'service "{name}" has a build section ({service.build.context}) and '
-                    f'image "{service.image or name}" is not in the image store: Dockyard '
-                    "has no builder; build the image elsewhere, import it with `dockyard "
-                    "load` or `dockyard import`, and give the service that image")
             if service.image is None:
                 raise InvalidParameter(f'service "{name}" has neither an image nor a build')
             raise NotFound(
                 f'service "{name}": image "{service.image}" is not in the image store and '
                 "Dockyard pulls from no registry: import it with `dockyard load` or "
                 "`dockyard import`")
+
+    def build(self, services: Iterable[str], *, no_cache: bool = False) -> int:
+        """``compose build``: (re)build every chosen service that has a build section."""
+        names = [n for n in (tuple(services) or tuple(self.project.services))
+                 if n in self.project.services and self.project.services[n].build is not None]
+        unknown = [n for n in services if n not in self.project.services]
+        if unknown:
+            raise NotFound(f'no such service: "{unknown[0]}"')
+        self.check_images(names, build=True, no_cache=no_cache)
+        return 0
 
     def ensure_networks(self) -> None:
         existing = {n.get("Name"): n for n in self.backend.networks()}
@@ -277,7 +299,7 @@ class Runner:
     def up(self, options: UpOptions) -> int:
         selected = self.with_dependencies(options.services, no_deps=options.no_deps)
         desired_scale(self.project, options.scale)  # reject bad --scale before any change
-        self.check_images(selected)
+        self.check_images(selected, build=options.build)
         self.ensure_networks()
         self.ensure_volumes()
         plan = reconcile(self.project, self.observed(), services=selected,

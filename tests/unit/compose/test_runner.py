@@ -143,6 +143,11 @@ class FakeEngine:
         del self.volumes_[name]
         self.calls.append(f"rmvol {name}")
 
+    def build_image(self, tag: str, build: Any, out: Any, *, no_cache: bool = False) -> None:
+        self.calls.append(f"build {tag}{' target ' + build.target if build.target else ''}"
+                          f"{' no-cache' if no_cache else ''}")
+        self.images.add(tag)
+
     def image_exists(self, ref: str) -> bool:
         return ref in self.images
 
@@ -285,14 +290,23 @@ def test_completed_successfully_waits_for_exit_and_checks_its_code(
     assert "create p-app-1" in engine.calls
 
 
-def test_build_without_an_imported_image_is_a_clear_error(
+def test_a_build_section_builds_a_missing_image_once(
         write: Write, compose: Compose, engine: FakeEngine) -> None:
-    write("compose.yaml", "services:\n  app: {build: ., image: myapp}\n")
+    write("compose.yaml", "services:\n  app: {build: ., image: myapp}\n"
+                          "  worker: {build: {context: ., target: w}}\n")
     code, _, err = compose("up", "-d")
-    assert code == 1
-    assert "has no builder" in err and "dockyard load" in err and engine.calls == []
-    engine.images.add("myapp")
+    assert code == 0, err
+    builds = [c for c in engine.calls if c.startswith("build")]
+    assert builds == ["build myapp", "build p-worker target w"]
+    assert "Service app  Built" in err
+    assert "create p-worker-1" in engine.calls  # with the image it was built as
+    engine.calls.clear()
     assert compose("up", "-d")[0] == 0
+    assert not [c for c in engine.calls if c.startswith("build")]  # there now: not again
+    assert compose("up", "-d", "--build")[0] == 0
+    assert compose("build", "--no-cache", "app")[0] == 0
+    assert [c for c in engine.calls if c.startswith("build")] == [
+        "build myapp", "build p-worker target w", "build myapp no-cache"]
 
 
 def test_missing_image_names_the_service(write: Write, compose: Compose) -> None:
