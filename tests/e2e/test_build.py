@@ -130,6 +130,11 @@ def test_docker_build_errors(busybox: Daemon, tmp_path: Path) -> None:
                                             "FROM busybox\nADD http://example.com/x /\n"))
     assert remote.returncode == 1
     assert "no network access here" in remote.stderr
+    # a Dockerfile alone on stdin: the daemon gets no tar, only the file
+    piped = d.docker("build", "-q", "-", stdin='FROM busybox\nCMD ["echo", "piped"]\n')
+    assert piped.returncode == 0, piped.stderr
+    assert ok(d.docker("run", "--rm", piped.stdout.strip())) == "piped\n"
+    ok(d.docker("rmi", piped.stdout.strip()))
     # the failed RUN's container stays, as with dockerd's default --rm (only success removes)
     assert len(ok(d.docker("ps", "-aq", "--filter", "status=exited")).split()) == 1
     assert ok(d.docker("images", "-q")).split() == ok(d.docker("images", "-q",
@@ -242,3 +247,91 @@ def test_our_cli_builds_and_commits(busybox: Daemon, tmp_path: Path) -> None:
     committed = ok(d.cli("commit", "-c", "CMD cat /y", "cbox", "mine:2")).strip()
     assert committed.startswith("sha256:")
     assert ok(d.cli("run", "--rm", "mine:2")) == "x\n"
+
+
+INSTRUCTIONS = """\
+FROM busybox
+MAINTAINER someone@example.com
+SHELL ["/bin/sh", "-ec"]
+RUN echo app:x:1234:1234::/:/bin/sh >> /etc/passwd && echo app:x:1234: >> /etc/group && \\
+    mkdir /srv && echo shell-ok > /srv/shell
+COPY --chown=app:app --chmod=640 greeting.txt conf/*.conf /srv/files/
+ADD layer.tar.gz /srv/unpacked/
+USER app
+RUN id -u > /tmp/uid
+ENTRYPOINT ["sh", "-c", "echo entry $0 $@", "ep"]
+CMD ["one", "two"]
+HEALTHCHECK --interval=5s --retries=2 CMD true
+STOPSIGNAL SIGINT
+VOLUME /data
+ONBUILD RUN echo triggered > /tmp/onbuild
+"""
+
+
+@needs_docker
+def test_docker_build_instructions(busybox: Daemon, tmp_path: Path) -> None:
+    import tarfile
+
+    d = busybox
+    context = make_context(tmp_path, INSTRUCTIONS)
+    inner = tmp_path / "inner.txt"
+    inner.write_text("from a tar\n")
+    with tarfile.open(os.path.join(context, "layer.tar.gz"), "w:gz") as tar:
+        tar.add(inner, arcname="deep/inner.txt")
+    docker_build(d, "-t", "inst", "--label", "built.by=test", context)
+    assert ok(d.docker("run", "--rm", "inst")) == "entry ep one two\n"
+    files = ok(d.docker("run", "--rm", "--entrypoint", "sh", "inst", "-c",
+                        "stat -c '%U:%G %a %n' /srv/files/*; cat /srv/shell /tmp/uid "
+                        "/srv/unpacked/deep/inner.txt; id -un"))
+    assert lines(files) == ["app:app 640 /srv/files/app.conf",
+                            "app:app 640 /srv/files/greeting.txt",
+                            "shell-ok", "1234", "from a tar", "app"]
+    image = json.loads(ok(d.docker("image", "inspect", "inst")))[0]
+    config = image["Config"]
+    assert image["Author"] == "someone@example.com"
+    assert config["User"] == "app"
+    assert config["Shell"] == ["/bin/sh", "-ec"]
+    assert config["Healthcheck"] == {"Test": ["CMD-SHELL", "true"], "Interval": 5_000_000_000,
+                                     "Retries": 2}
+    assert config["StopSignal"] == "SIGINT"
+    assert config["Volumes"] == {"/data": {}}
+    assert config["OnBuild"] == ["RUN echo triggered > /tmp/onbuild"]
+    assert config["Labels"] == {"built.by": "test"}
+    # ONBUILD runs in the image built FROM this one, and is not inherited further
+    child = make_context(tmp_path / "child", "FROM inst\nUSER root\n")
+    out = docker_build(d, "-t", "child", child)
+    assert "# Executing 1 build trigger" in out
+    assert "/bin/sh -ec echo triggered" in ok(d.docker("history", "--no-trunc", "child"))
+    assert ok(d.docker("run", "--rm", "--entrypoint", "cat", "child", "/tmp/onbuild")) == \
+        "triggered\n"
+    assert json.loads(ok(d.docker("image", "inspect", "child")))[0]["Config"]["OnBuild"] \
+        is None
+    multi = make_context(tmp_path / "m", "FROM busybox\nCOPY greeting.txt conf/app.conf /x\n")
+    refused = d.docker("build", multi)
+    assert refused.returncode == 1
+    assert "the destination must be a directory and end with a /" in refused.stderr
+
+
+ARGS_DOCKERFILE = """\
+ARG BASE=busybox
+ARG FROM_META=meta-value
+FROM $BASE
+ARG FROM_META
+ARG UNSET
+COPY ["greeting.txt", "/with space/"]
+RUN echo "[$FROM_META] [${UNSET-unset}]" > /args
+CMD cat /args "/with space/greeting.txt"
+"""
+
+
+@needs_docker
+def test_build_args_before_from_and_json_copy(busybox: Daemon, tmp_path: Path) -> None:
+    d = busybox
+    context = make_context(tmp_path, ARGS_DOCKERFILE)
+    docker_build(d, "-t", "args", context)
+    assert lines(ok(d.docker("run", "--rm", "args"))) == [
+        "[meta-value] [unset]", "hello from the context"]
+    given = docker_build(d, "-t", "args2", "--build-arg", "FROM_META=given",
+                         "--build-arg", "NOBODY=x", context)
+    assert "[Warning] One or more build-args [NOBODY] were not consumed" in given
+    assert lines(ok(d.docker("run", "--rm", "args2")))[0] == "[given] [unset]"

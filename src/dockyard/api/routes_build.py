@@ -77,8 +77,7 @@ async def build(request: web.Request) -> web.StreamResponse:
     directory = tempfile.mkdtemp(dir=b.images.tmp_root, prefix="context-")
     try:
         def prepare() -> tuple[Builder, Any]:
-            with open(spool, "rb") as handle:
-                unpack_context(handle, directory)
+            unpack_context(spool, directory)
             builder = Builder(manager(b), Context(directory), options, emit)
             return builder, builder.load()
 

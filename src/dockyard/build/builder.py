@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import posixpath
 import shutil
@@ -34,9 +33,19 @@ from typing import IO, Any
 from dockyard.archivepath import clean
 from dockyard.build.context import Context
 from dockyard.build.dockerfile import Dockerfile, Instruction, Stage, parse_dockerfile
-from dockyard.compose.duration import parse_duration
+from dockyard.build.instructions import (
+    BuildError,
+    copy_words,
+    healthcheck,
+    owner_id,
+    step_key,
+)
 from dockyard.errors import DockyardError, InvalidParameter, NotFound
-from dockyard.images.changes import apply_changes, process_word, split_words
+from dockyard.images.changes import (
+    apply_changes,
+    process_word,
+    split_words,
+)
 from dockyard.images.config import RunConfig
 from dockyard.images.layers import decompressed
 from dockyard.kernel.fstar import ExtractOptions, extract_archive, write_archive
@@ -59,12 +68,6 @@ _CONFIG_KEYWORDS = ("cmd", "entrypoint", "env", "expose", "label", "stopsignal",
 _ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tar.xz", ".txz")
 
 
-class BuildError(DockyardError):
-    """A step failed; the message is what the client prints."""
-
-    status = 400
-
-
 @dataclass(frozen=True)
 class BuildOptions:
     dockerfile: str = "Dockerfile"
@@ -85,6 +88,7 @@ class _StageState:
     image: str | None  # None: scratch with nothing committed yet
     config: RunConfig
     args: dict[str, str] = field(default_factory=dict)  # ARGs declared so far, with values
+    meta: dict[str, str] = field(default_factory=dict)  # ARGs before the first FROM
     shell: tuple[str, ...] = DEFAULT_SHELL
     author: str = ""
 
@@ -162,7 +166,7 @@ class Builder:
     def _from(self, stage: Stage, meta: dict[str, str]) -> _StageState:
         base = process_word(stage.base, meta)
         if base.lower() == "scratch":
-            return _StageState(None, RunConfig())
+            return _StageState(None, RunConfig(), meta=meta)
         if base.lower() in self.stages:
             image = self.stages[base.lower()]
         else:
@@ -173,11 +177,13 @@ class Builder:
                     f"pull access denied for {base}: no registry access here: import or "
                     "load the image first (docker import / docker load)") from None
         if image is None:
-            return _StageState(None, RunConfig())
+            return _StageState(None, RunConfig(), meta=meta)
         record = self.images.get(image)
         self.emit(f" ---> {_short(image)}\n")
         config = RunConfig.from_go(record.config.get("config"))
-        state = _StageState(image, config)
+        shell = config.extra.get("Shell")  # a SHELL the base image set holds here too
+        state = _StageState(image, config, shell=tuple(shell) if shell else DEFAULT_SHELL,
+                            meta=meta)
         triggers = list(config.extra.get("OnBuild") or [])
         if triggers:  # run once, in the image built FROM this one, and not inherited
             state.config = replace(config, extra={k: v for k, v in config.extra.items()
@@ -190,8 +196,11 @@ class Builder:
                     self._dispatch(state, instruction)
         return state
 
-    def _arg_values(self, instruction: Instruction, known: Mapping[str, str]
-                    ) -> Iterator[tuple[str, str]]:
+    def _arg_values(self, instruction: Instruction, known: Mapping[str, str],
+                    meta: Mapping[str, str] | None = None) -> Iterator[tuple[str, str]]:
+        """(name, value) of each ARG the instruction declares that has a value: the
+        build arg given, else its default, else (a bare ``ARG NAME`` in a stage) the value
+        it had before the first FROM. One without any stays unset."""
         words = split_words(instruction.args)
         if not words:
             raise InvalidParameter(f"dockerfile parse error on line {instruction.line}: "
@@ -204,6 +213,8 @@ class Builder:
                 yield name, given
             elif has_default:
                 yield name, process_word(default, dict(known))
+            elif meta is not None and name in meta:
+                yield name, meta[name]
 
     # ------------------------------------------------------------------ dispatch
 
@@ -211,10 +222,8 @@ class Builder:
         keyword = instruction.keyword
         env = self._env(state)
         if keyword == "arg":
-            for name, value in self._arg_values(instruction, env):
+            for name, value in self._arg_values(instruction, env, state.meta):
                 state.args[name] = value
-            for word in split_words(instruction.args):
-                state.args.setdefault(word.partition("=")[0], "")
             self._config_step(state, state.config, "ARG " + instruction.args)
         elif keyword == "run":
             self._run(state, instruction)
@@ -224,7 +233,7 @@ class Builder:
             self._workdir(state, instruction)
         elif keyword in _CONFIG_KEYWORDS:
             config = apply_changes(state.config, [f"{keyword} {instruction.args}"],
-                                   self._arg_env(state))
+                                   dict(state.args))
             self._config_step(state, config, f"{keyword.upper()} {instruction.args}")
         elif keyword == "maintainer":
             state.author = process_word(instruction.args, env)
@@ -237,7 +246,7 @@ class Builder:
                                                   "Shell": list(instruction.exec_form)})
             self._config_step(state, config, f"SHELL {list(instruction.exec_form)}")
         elif keyword == "healthcheck":
-            check = _healthcheck(instruction)
+            check = healthcheck(instruction)
             config = replace(state.config, extra={**state.config.extra,
                                                   "Healthcheck": check.to_docker()})
             self._config_step(state, config, f"HEALTHCHECK {instruction.args}")
@@ -260,9 +269,6 @@ class Builder:
             env[key] = value
         return env
 
-    def _arg_env(self, state: _StageState) -> dict[str, str]:
-        return dict(state.args)
-
     # ------------------------------------------------------------------ steps
 
     def _cached(self, state: _StageState, key: str) -> str | None:
@@ -272,7 +278,7 @@ class Builder:
 
     def _config_step(self, state: _StageState, config: RunConfig, what: str) -> None:
         created_by = f"/bin/sh -c #(nop) {what}"
-        key = _key(created_by, config.to_go())
+        key = step_key(created_by, config.to_go())
         hit = self._cached(state, key)
         if hit is not None:
             self.emit(" ---> Using cache\n")
@@ -296,7 +302,7 @@ class Builder:
         args_env = [f"{k}={v}" for k, v in sorted(state.args.items())]
         command = " ".join(argv)
         created_by = f"|{len(args_env)} {' '.join(args_env)} {command}" if args_env else command
-        key = _key(created_by, state.config.to_go())
+        key = step_key(created_by, state.config.to_go())
         hit = self._cached(state, key)
         if hit is not None:
             self.emit(" ---> Using cache\n")
@@ -305,7 +311,8 @@ class Builder:
         spec = ContainerSpec(
             image=state.image, cmd=argv, entrypoint=(), env=tuple(args_env),
             workdir=state.config.working_dir, user=state.config.user,
-            network_mode=self.options.network_mode.replace("default", "bridge"),
+            network_mode=("bridge" if self.options.network_mode == "default"
+                          else self.options.network_mode),
             extra_hosts=self.options.extra_hosts,
             healthcheck=HealthConfig(test=("NONE",)))
         m = self.manager
@@ -334,7 +341,7 @@ class Builder:
 
     def _workdir(self, state: _StageState, instruction: Instruction) -> None:
         config = apply_changes(state.config, [f"workdir {instruction.args}"],
-                               self._arg_env(state))
+                               dict(state.args))
         path = config.working_dir
         if state.image is not None:
             with self._writable(state) as (root, upper):
@@ -354,14 +361,13 @@ class Builder:
         if unknown or (keyword == "ADD" and "from" in flags):
             raise InvalidParameter(f"{keyword}: unknown flag: {sorted(unknown or {'from'})[0]}")
         env = self._env(state)
-        words = list(instruction.exec_form or ()) or split_words(instruction.args)
-        words = [process_word(w, env) if instruction.exec_form is None else w for w in words]
+        words = [process_word(w, env) for w in copy_words(instruction.args)]
         if len(words) < 2:
             raise InvalidParameter(f"{keyword} requires at least two arguments")
         *sources, dest = words
-        if not dest.startswith("/"):
-            dest = posixpath.join(state.config.working_dir or "/", dest) + (
-                "/" if dest.endswith("/") or dest in (".", "./") else "")
+        as_dir = dest.endswith("/") or dest in (".", "..")
+        dest = posixpath.normpath(posixpath.join(state.config.working_dir or "/", dest))
+        dest = dest.replace("//", "/") + ("/" if as_dir and dest != "/" else "")
         with self._source_root(flags.get("from")) as (source, label):
             matched: list[str] = []
             for pattern in sources:
@@ -456,8 +462,8 @@ class Builder:
         if not chown:
             return 0, 0
         user, _, group = process_word(chown, env).partition(":")
-        uid = _lookup(user, root.read_file("/etc/passwd"), "user")
-        gid = _lookup(group, root.read_file("/etc/group"), "group") if group else uid
+        uid = owner_id(user, root.read_file("/etc/passwd"), "user")
+        gid = owner_id(group, root.read_file("/etc/group"), "group") if group else uid
         return uid, gid
 
     # ------------------------------------------------------------------ layers
@@ -497,7 +503,7 @@ class Builder:
     def _commit_upper(self, state: _StageState, upper: str, config: RunConfig, what: str,
                       extra_key: str) -> None:
         created_by = f"/bin/sh -c #(nop) {what}"
-        key = _key(created_by, config.to_go(), extra_key)
+        key = step_key(created_by, config.to_go(), extra_key)
         hit = self._cached(state, key)
         if hit is not None:
             self.emit(" ---> Using cache\n")
@@ -510,51 +516,6 @@ class Builder:
                                              created_by=created_by, author=state.author,
                                              build_key=key)
         state.config = config
-
-
-def _healthcheck(instruction: Instruction) -> HealthConfig:
-    flags = dict(instruction.flags)
-    args = instruction.args.strip()
-    first, _, rest = args.partition(" ")
-    if first.upper() == "NONE":
-        return HealthConfig(test=("NONE",))
-    if first.upper() != "CMD":
-        raise InvalidParameter("Unknown type in HEALTHCHECK (try CMD)")
-    rest = rest.strip()
-    try:
-        command = json.loads(rest) if rest.startswith("[") else None
-    except ValueError:
-        command = None
-    test = (("CMD", *command) if isinstance(command, list) else ("CMD-SHELL", rest))
-
-    def duration(name: str) -> int:
-        return parse_duration(flags[name]) if flags.get(name) else 0
-
-    unknown = set(flags) - {"interval", "timeout", "start-period", "start-interval", "retries"}
-    if unknown:
-        raise InvalidParameter(f"HEALTHCHECK: unknown flag: {sorted(unknown)[0]}")
-    check = HealthConfig(test=test, interval_ns=duration("interval"),
-                         timeout_ns=duration("timeout"),
-                         start_period_ns=duration("start-period"),
-                         start_interval_ns=duration("start-interval"),
-                         retries=int(flags.get("retries") or 0))
-    check.validate()
-    return check
-
-
-def _lookup(name: str, table: bytes, kind: str) -> int:
-    if name.isdigit():
-        return int(name)
-    for line in table.decode(errors="replace").splitlines():
-        fields = line.split(":")
-        if len(fields) >= 3 and fields[0] == name and fields[2].isdigit():
-            return int(fields[2])
-    raise BuildError(f"unable to convert uid/gid chown string to host mapping: no such "
-                     f"{kind}: {name}")
-
-
-def _key(*parts: Any) -> str:
-    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
 def _short(image: str | None) -> str:

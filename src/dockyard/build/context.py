@@ -12,7 +12,8 @@ from __future__ import annotations
 import fnmatch
 import os
 import re
-from typing import IO
+import shutil
+import tarfile
 
 from dockyard.archivepath import clean
 from dockyard.build.ignore import IgnoreMatcher, read_dockerignore
@@ -24,10 +25,15 @@ from dockyard.kernel.rootfs import Root
 _MAGIC = re.compile(r"[*?\[]")
 
 
-def unpack_context(stream: IO[bytes], directory: str) -> None:
-    """Unpack the (plain or compressed) context tar into the existing ``directory``."""
+def unpack_context(path: str, directory: str) -> None:
+    """Unpack the (plain or compressed) context tar at ``path`` into the existing
+    ``directory``. A body that is no archive is a Dockerfile alone (``docker build - <
+    Dockerfile``), as dockerd takes it."""
+    if not tarfile.is_tarfile(path):
+        shutil.copyfile(path, os.path.join(directory, "Dockerfile"))
+        return
     fd = os.open(directory, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
-    with Root(fd, "build context") as root:
+    with Root(fd, "build context") as root, open(path, "rb") as stream:
         extract_archive(root, "/", decompressed(stream), ExtractOptions(chown=False))
 
 

@@ -9,12 +9,12 @@ resolved here: parser directives, comments, line continuations, keywords, leadin
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from dockyard.errors import InvalidParameter
+from dockyard.images.changes import json_string_list
 
 KEYWORDS = frozenset({
     "from", "run", "cmd", "label", "maintainer", "expose", "env", "add", "copy", "entrypoint",
@@ -199,15 +199,8 @@ def _read_word(text: str, pos: int, escape: str) -> tuple[str, int]:
 
 def _exec_form(args: str) -> tuple[str, ...] | None:
     """The JSON array of strings, or None: anything else (even bad JSON) is shell form."""
-    if not args.startswith("["):
-        return None
-    try:
-        value = json.loads(args)
-    except ValueError:
-        return None
-    if isinstance(value, list) and all(isinstance(item, str) for item in value):
-        return tuple(value)
-    return None
+    value = json_string_list(args)
+    return tuple(value) if value is not None else None
 
 
 def _split_stages(

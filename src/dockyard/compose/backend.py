@@ -203,7 +203,7 @@ class APIBackend:
         try:
             send(self.client, build.context, tags=[tag], dockerfile=dockerfile,
                  build_args=dict(build.args), target=build.target or "",
-                 labels=dict(build.options.get("labels") or {}), no_cache=no_cache,
+                 labels=_labels(build.options.get("labels")), no_cache=no_cache,
                  network=str(build.options.get("network") or ""), show=out.write)
         except BuildFailed as err:
             raise InvalidParameter(f"failed to build {tag}: {err.message}") from None
@@ -211,3 +211,10 @@ class APIBackend:
             raise _dockyard_error(err) from None
         except OSError as err:
             raise InvalidParameter(f"failed to build {tag}: {err}") from None
+
+
+def _labels(value: Any) -> dict[str, str]:
+    """A build section's ``labels``, a mapping or a list of ``key=value``."""
+    if isinstance(value, Mapping):
+        return {str(k): "" if v is None else str(v) for k, v in value.items()}
+    return {k: v for k, _, v in (str(item).partition("=") for item in value or ())}

@@ -177,15 +177,25 @@ def _name_values(keyword: str, rest: str, env: dict[str, str]) -> list[tuple[str
     return pairs
 
 
+def json_string_list(text: str) -> list[str] | None:
+    """The instruction's JSON (exec) form, a list of strings; None when it is not one
+    (Docker then reads the text as the shell form)."""
+    if not text.startswith("["):
+        return None
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return None
+    if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
+        return parsed
+    return None
+
+
 def _command(keyword: str, rest: str) -> tuple[str, ...]:
     """Exec form (a JSON array of strings) or shell form wrapped in ``/bin/sh -c``."""
-    if rest.startswith("["):
-        try:
-            parsed = json.loads(rest)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            return tuple(parsed)
+    parsed = json_string_list(rest)
+    if parsed is not None:
+        return tuple(parsed)
     if not rest:
         raise InvalidParameter(f"{keyword.upper()} requires at least one argument")
     return ("/bin/sh", "-c", rest)
@@ -274,15 +284,9 @@ def _workdir(current: str, rest: str, env: dict[str, str]) -> str:
 
 
 def _volumes(rest: str, env: dict[str, str]) -> list[str]:
-    if rest.startswith("["):
-        try:
-            parsed = json.loads(rest)
-        except ValueError:
-            parsed = None
-        if isinstance(parsed, list) and all(isinstance(item, str) for item in parsed):
-            items = [process_word(item, env) for item in parsed]
-        else:
-            items = [process_word(word, env) for word in split_words(rest)]
+    parsed = json_string_list(rest)
+    if parsed is not None:
+        items = [process_word(item, env) for item in parsed]
     else:
         items = [process_word(word, env) for word in split_words(rest)]
     if not items or any(not item.strip() for item in items):
