@@ -14,7 +14,7 @@ import json
 import os
 import shutil
 import tempfile
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
@@ -22,10 +22,11 @@ from dockyard.api.app import backend, query_bool
 from dockyard.api.events import Event
 from dockyard.api.routes_containers import manager
 from dockyard.api.streams import spool_body
-from dockyard.build.builder import Builder, BuildOptions
-from dockyard.build.context import Context, unpack_context
 from dockyard.errors import DockyardError, InvalidParameter
 from dockyard.images.reference import normalize_reference
+
+if TYPE_CHECKING:
+    from dockyard.build.builder import BuildOptions
 
 
 def _line(doc: dict[str, Any]) -> bytes:
@@ -46,6 +47,8 @@ def _json_map(request: web.Request, name: str) -> dict[str, Any]:
 
 
 def _options(request: web.Request) -> BuildOptions:
+    from dockyard.build.builder import BuildOptions
+
     query = request.query
     if query.get("remote"):
         raise InvalidParameter("a remote build context needs network access: send the "
@@ -65,6 +68,10 @@ def _options(request: web.Request) -> BuildOptions:
 
 
 async def build(request: web.Request) -> web.StreamResponse:
+    # The builder is imported by the first build, not at the daemon's start.
+    from dockyard.build.builder import Builder
+    from dockyard.build.context import Context, unpack_context
+
     b = backend(request)
     options = _options(request)
     loop = asyncio.get_running_loop()

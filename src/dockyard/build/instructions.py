@@ -7,8 +7,8 @@ import hashlib
 import json
 from typing import Any
 
+from dockyard.api.timeparse import parse_duration
 from dockyard.build.dockerfile import Instruction
-from dockyard.compose.duration import parse_duration
 from dockyard.errors import DockyardError, InvalidParameter
 from dockyard.images.changes import json_string_list, split_words
 from dockyard.runtime.health import HealthConfig
@@ -42,7 +42,13 @@ def healthcheck(instruction: Instruction) -> HealthConfig:
     test = ("CMD", *command) if command is not None else ("CMD-SHELL", rest)
 
     def duration(name: str) -> int:
-        return parse_duration(flags[name]) if flags.get(name) else 0
+        if not flags.get(name):
+            return 0
+        seconds = parse_duration(flags[name])
+        if seconds is None:
+            raise InvalidParameter(f'HEALTHCHECK --{name} "{flags[name]}": not a duration '
+                                   "such as 30s or 1m30s")
+        return round(seconds * 1_000_000_000)
 
     unknown = set(flags) - {"interval", "timeout", "start-period", "start-interval", "retries"}
     if unknown:

@@ -31,6 +31,8 @@ def test_healthcheck_forms_and_flags() -> None:
         healthcheck(instruction("HEALTHCHECK RUN true"))
     with pytest.raises(InvalidParameter, match='--retries "many": not a number'):
         healthcheck(instruction("HEALTHCHECK --retries=many CMD true"))
+    with pytest.raises(InvalidParameter, match='--interval "soon": not a duration'):
+        healthcheck(instruction("HEALTHCHECK --interval=soon CMD true"))
     with pytest.raises(InvalidParameter, match="unknown flag: every"):
         healthcheck(instruction("HEALTHCHECK --every=5s CMD true"))
 
