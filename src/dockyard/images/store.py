@@ -521,15 +521,16 @@ class ImageStore:
                         raise Conflict(
                             f"conflict: unable to delete {short} (must be forced) - image is "
                             f"being used by container {user[:12]}")
-                if tag is None and any(other.get("parent") == image
-                                       for other in txn.list(IMAGE_KIND)):
+                has_children = any(other.get("parent") == image
+                                   for other in txn.list(IMAGE_KIND))
+                if tag is None and has_children:
                     raise Conflict(f"conflict: unable to delete {short} (cannot be forced) - "
                                    "image has dependent child images")
                 result: builtins.list[dict[str, str]] = []
                 for ref in tags:
                     txn.delete(TAG_KIND, ref)
                     result.append({"Untagged": ref})
-                if user:
+                if user or has_children:  # images built on it keep it, untagged
                     return result
                 parent = str((txn.get(IMAGE_KIND, _hex(image)) or {}).get("parent") or "")
                 removed_dirs = self._delete_image(txn, image, result)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import io
+import json
 import lzma
 import os
 import stat
@@ -366,3 +367,33 @@ def test_reconcile_removes_crash_leftovers(images: ImageStore) -> None:
     assert sorted(images.reconcile()) == sorted([orphan, leftover])
     assert os.path.isdir(kept) and not os.path.exists(orphan)
     assert images.layer_dirs("kept") == [kept]
+
+
+def test_commits_record_parents_feed_the_cache_and_go_with_their_child(
+        images: ImageStore) -> None:
+    base = images.import_tar(io.BytesIO(rootfs()), "base", created=WHEN)
+    layer = make_tar([Entry("app/", tarfile.DIRTYPE, mode=0o755), Entry("app/run", data=b"x")])
+    step = images.commit(base, io.BytesIO(layer), {"Cmd": ["run"]}, created_by="COPY run",
+                         build_key="copy-run")
+    top = images.commit(step, None, {"Cmd": ["run", "--fast"]}, created_by="CMD",
+                        tags=["app"], build_key="cmd")
+    assert images.child_with_key(base, "copy-run") == step
+    assert images.child_with_key(base, "cmd") is None
+    inspected = images.inspect("app")
+    assert inspected["Parent"] == step
+    assert inspected["Config"]["Cmd"] == ["run", "--fast"]
+    assert len(inspected["RootFS"]["Layers"]) == 2  # the config step added none
+    history = json.loads(images.get("app").config_json)["history"]
+    assert [h.get("created_by") for h in history] == [None, "COPY run", "CMD"]
+    assert history[-1]["empty_layer"] is True
+    assert [r.id for r in images.ancestors(images.get("app"))] == [step, base]
+
+    # a tagged parent is only untagged; an untagged one with children is refused
+    assert images.remove("base") == [{"Untagged": "base:latest"}]
+    with pytest.raises(Conflict, match="image has dependent child images"):
+        images.remove(step)
+    # the child goes with every untagged image it was made from
+    result = images.remove("app", prune_parents=True)
+    assert [e["Deleted"] for e in result if e.get("Deleted") in (top, step, base)] == [
+        top, step, base]
+    assert snapshot(images)["rows"] == {IMAGE_KIND: [], TAG_KIND: [], LAYER_KIND: []}
