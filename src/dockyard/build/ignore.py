@@ -12,7 +12,6 @@ from __future__ import annotations
 import posixpath
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 
 from dockyard.errors import InvalidParameter
 
@@ -48,13 +47,20 @@ def _clean(path: str) -> str:
     return cleaned[1:] if len(cleaned) > 1 and cleaned.startswith("/") else cleaned
 
 
-@dataclass(frozen=True)
 class _Pattern:
-    exclusion: bool
-    regex: re.Pattern[str]
-    # One regex per path component, None where a component may match across "/" (``**``):
-    # enough to tell whether the pattern could match anything below a directory.
-    segments: tuple[re.Pattern[str] | None, ...]
+    """One compiled pattern. A plain class: ``dataclasses`` costs the client's ``build``
+    ~10 ms to import."""
+
+    __slots__ = ("exclusion", "regex", "segments")
+
+    def __init__(self, exclusion: bool, regex: re.Pattern[str],
+                 segments: tuple[re.Pattern[str] | None, ...]) -> None:
+        self.exclusion = exclusion
+        self.regex = regex
+        # One regex per path component, None where a component may match across "/"
+        # (``**``): enough to tell whether the pattern could match anything below a
+        # directory.
+        self.segments = segments
 
     def matches(self, parts: list[str]) -> bool:
         """Whether the path, or one of its parent directories, matches."""

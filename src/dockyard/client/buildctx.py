@@ -9,7 +9,6 @@ stays a link.
 
 from __future__ import annotations
 
-import json
 import os
 import tarfile
 import tempfile
@@ -17,6 +16,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any, BinaryIO
 
 from dockyard.build.ignore import IgnoreMatcher, read_dockerignore
+from dockyard.client import jsonlite
 from dockyard.client.http import Client
 
 Print = Callable[[str], object]
@@ -82,8 +82,8 @@ def build(client: Client, directory: str, *, tags: Iterable[str] = (),
     BuildFailed when a step fails (``APIError`` when the daemon refuses the request)."""
     query: dict[str, Any] = {
         "t": list(tags) or None, "dockerfile": dockerfile,
-        "buildargs": json.dumps(dict(build_args)) if build_args else None,
-        "labels": json.dumps(dict(labels)) if labels else None,
+        "buildargs": jsonlite.dumps(dict(build_args)) if build_args else None,
+        "labels": jsonlite.dumps(dict(labels)) if labels else None,
         "target": target or None, "nocache": "1" if no_cache else None,
         "q": "1" if quiet else None, "networkmode": network or None,
         "extrahosts": ",".join(extra_hosts) or None, "rm": "1" if remove else "0",
@@ -94,7 +94,7 @@ def build(client: Client, directory: str, *, tags: Iterable[str] = (),
                                   headers={"Content-Type": "application/x-tar"}, stream=True)
         image = ""
         for line in response.lines():
-            doc = json.loads(line)
+            doc = jsonlite.loads(line)
             if doc.get("errorDetail") or doc.get("error"):
                 raise BuildFailed((doc.get("errorDetail") or {}).get("message")
                                   or doc.get("error") or "build failed")
