@@ -95,6 +95,7 @@ def make_app(backend_: Backend) -> web.Application:
         routes_files,
         routes_images,
         routes_networks,
+        routes_probe,
         routes_system,
         routes_update,
         routes_volumes,
@@ -104,7 +105,7 @@ def make_app(backend_: Backend) -> web.Application:
     app[BACKEND] = backend_
     for module in (routes_system, routes_df, routes_networks, routes_images,
                    routes_containers, routes_update, routes_attach, routes_volumes,
-                   routes_files, routes_commit, routes_build):
+                   routes_files, routes_commit, routes_build, routes_probe):
         for method, path, handler in module.ROUTES:
             add_route(app, method, path, handler)
     return app

@@ -74,6 +74,8 @@ class ComposeBackend(Protocol):
     def build_image(self, tag: str, build: Build, out: TextIO, *,
                     no_cache: bool = False) -> None: ...
 
+    def probe(self, container: str, name: str) -> dict[str, Any]: ...
+
 
 def _dockyard_error(err: APIError) -> DockyardError:
     """The API's error as the error kind it came from (its status says which)."""
@@ -189,6 +191,11 @@ class APIBackend:
                 return False
             raise _dockyard_error(err) from None
         return True
+
+    def probe(self, container: str, name: str) -> dict[str, Any]:
+        """What ``container`` sees of ``name``: resolved, then pinged, from inside it."""
+        return dict(self._call("POST", f"/containers/{container}/dockyard-probe",
+                               body={"Name": name}))
 
     def build_image(self, tag: str, build: Build, out: TextIO, *,
                     no_cache: bool = False) -> None:

@@ -23,7 +23,7 @@ from typing import Any, NoReturn, TextIO
 from dockyard.client.http import ConnectError
 from dockyard.compose.backend import ComposeBackend
 from dockyard.compose.loader import load_project
-from dockyard.compose.model import SERVICE_LABEL, Project
+from dockyard.compose.model import NUMBER_LABEL, ONEOFF_LABEL, SERVICE_LABEL, Project
 from dockyard.compose.plan import plan_project, plan_to_json, render_plan_text
 from dockyard.compose.render import render_config
 from dockyard.compose.runner import ExecOptions, Runner, RunOptions, UpOptions
@@ -73,6 +73,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     plan = sub.add_parser("plan", help="show what up would build, without creating anything")
     plan.add_argument("--format", choices=("text", "json"), default="text")
+    plan.add_argument("--verify", action="store_true",
+                      help="hold the reachability matrix against the running project: "
+                           "each pair probed from inside the containers")
 
     _add_run_commands(sub)
     for name in UNSUPPORTED_COMMANDS:
@@ -202,8 +205,35 @@ def _env_pairs(values: list[str], environ: Mapping[str, str]) -> dict[str, str]:
     return pairs
 
 
+def _verified_plan(args: argparse.Namespace, backend: ComposeBackend, project: Project,
+                   out: TextIO) -> int:
+    """``plan --verify``: the plan, then each of its reachability cells probed."""
+    from dockyard.compose.verify import checks_to_dicts, render_checks, verify
+
+    plan = plan_project(project)
+    running: dict[str, tuple[int, str]] = {}
+    for doc in backend.containers(project.name):
+        labels = doc.get("Labels") or {}
+        service, number = labels.get(SERVICE_LABEL), int(labels.get(NUMBER_LABEL) or 0)
+        if doc.get("State") != "running" or not service or labels.get(ONEOFF_LABEL) == "True":
+            continue
+        if service not in running or number < running[service][0]:
+            running[service] = (number, doc["Names"][0].lstrip("/"))
+    checks = verify(plan, {k: v[1] for k, v in running.items()}, backend.probe)
+    if args.format == "json":
+        doc = json.loads(plan_to_json(plan))
+        doc["verified"] = checks_to_dicts(checks)
+        out.write(json.dumps(doc, indent=2) + "\n")
+    else:
+        out.write(render_plan_text(plan) + render_checks(checks))
+    return 0 if all(c.agrees for c in checks) else 1
+
+
 def _run_command(args: argparse.Namespace, backend: ComposeBackend, project: Project | None,
                  environ: Mapping[str, str], out: TextIO, err: TextIO) -> int:
+    if args.command == "plan":
+        assert project is not None
+        return _verified_plan(args, backend, project, out)
     if args.command == "ls":
         docs = backend.containers(None)
         rows = project_rows(docs, all_projects=args.all)
@@ -319,7 +349,7 @@ def main(
         if args.command == "config":
             assert project is not None
             _config(args, project, out)
-        elif args.command == "plan":
+        elif args.command == "plan" and not args.verify:
             assert project is not None
             plan = plan_project(project)
             out.write(plan_to_json(plan) if args.format == "json" else render_plan_text(plan))

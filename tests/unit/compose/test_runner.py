@@ -143,6 +143,10 @@ class FakeEngine:
         del self.volumes_[name]
         self.calls.append(f"rmvol {name}")
 
+    def probe(self, container: str, name: str) -> dict[str, Any]:
+        self.calls.append(f"probe {container} {name}")
+        return {"Addresses": [], "Reached": []}
+
     def build_image(self, tag: str, build: Any, out: Any, *, no_cache: bool = False) -> None:
         self.calls.append(f"build {tag}{' target ' + build.target if build.target else ''}"
                           f"{' no-cache' if no_cache else ''}")
