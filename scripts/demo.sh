@@ -60,4 +60,7 @@ for _ in $(seq 50); do
     sleep 0.2
 done
 show "$D" compose -f examples/hello/compose.yaml logs client
+echo
+echo "== The plan's reachability, held against the running project (probed from inside each container)"
+show "$D" compose -f examples/hello/compose.yaml plan --verify
 show "$D" compose -f examples/hello/compose.yaml down -v

@@ -75,16 +75,16 @@ def test_compose_plan_verify_holds_the_plan_against_the_network(busybox: Daemon,
         table = verified.stdout.split("VERIFIED", 1)[1]
         assert "6 of 6 probed pairs agree with the plan" in table
         rows = {" ".join(line.split()[:3]): line.split()[3:5]
-                for line in table.splitlines() if " → " in line}
-        assert rows["web → db"] == ["reachable", "reachable"]
-        assert rows["proxy → db"] == ["unreachable", "unreachable"]
-        assert rows["tool → web"] == ["-", "-"]  # network_mode host: not probed
+                for line in table.splitlines() if " -> " in line}
+        assert rows["web -> db"] == ["reachable", "reachable"]
+        assert rows["proxy -> db"] == ["unreachable", "unreachable"]
+        assert rows["tool -> web"] == ["-", "-"]  # network_mode host: not probed
         # the network no longer does what the plan says: --verify says where
         ok(d.cli("network", "disconnect", "vp_back", "vp-web-1"))
         differs = d.cli(*compose, "plan", "--verify")
         assert differs.returncode == 1
         assert "2 differ" in differs.stdout
-        assert any(line.split()[:3] == ["web", "→", "db"] and "DIFFERS" in line
+        assert any(line.split()[:3] == ["web", "->", "db"] and "DIFFERS" in line
                    for line in differs.stdout.splitlines())
     finally:
         ok(d.cli(*compose, "down"))

@@ -57,9 +57,9 @@ def verify(plan: Plan, running: Mapping[str, str], probe: Probe) -> list[Check]:
         if not addresses:
             detail = f"{reach.target} does not resolve"
         elif reached:
-            detail = f"{reach.target} → {', '.join(addresses)}: {', '.join(reached)} answered"
+            detail = f"{reach.target} is {', '.join(addresses)}: {', '.join(reached)} answered"
         else:
-            detail = f"{reach.target} → {', '.join(addresses)}: no answer"
+            detail = f"{reach.target} is {', '.join(addresses)}: no answer"
         checks.append(Check(reach.source, reach.target, reach.reachable, bool(reached),
                             detail))
     return checks
@@ -70,13 +70,13 @@ def _word(value: bool | None) -> str:
 
 
 def render_checks(checks: list[Check]) -> str:
-    width = max([len(f"{c.source} → {c.target}") for c in checks] + [9])
+    width = max([len(f"{c.source} -> {c.target}") for c in checks] + [10])
     lines = ["", "VERIFIED (each service's first container asks 127.0.0.11 for the other's "
                  "name, then pings what it gets)",
-             f"  {'FROM → TO':<{width}}  {'PLAN':<11}  {'MEASURED':<11}  DETAIL"]
+             f"  {'FROM -> TO':<{width}}  {'PLAN':<11}  {'MEASURED':<11}  DETAIL"]
     for c in checks:
         mark = "" if c.planned is None else "ok" if c.agrees else "DIFFERS"
-        lines.append(f"  {c.source + ' → ' + c.target:<{width}}  {_word(c.planned):<11}  "
+        lines.append(f"  {c.source + ' -> ' + c.target:<{width}}  {_word(c.planned):<11}  "
                      f"{_word(c.measured):<11}  {mark + ': ' if mark else ''}{c.detail}")
     probed = [c for c in checks if c.planned is not None]
     wrong = [c for c in probed if not c.agrees]

@@ -54,7 +54,7 @@ def test_every_probed_cell_agrees_when_the_network_does_what_was_planned(
                            for t in ("proxy", "web", "db") if s != t}
     assert all(c.agrees for c in checks)
     assert probed[("proxy", "db")].measured is False  # isolated, and planned so
-    assert probed[("web", "db")].detail == "db → 10.2.0.2: 10.2.0.2 answered"
+    assert probed[("web", "db")].detail == "db is 10.2.0.2: 10.2.0.2 answered"
     assert ("p-tool-1", "web") not in asked  # network_mode host: not probed
     text = render_checks(checks)
     assert "6 of 6 probed pairs agree with the plan" in text
@@ -70,9 +70,9 @@ def test_a_cell_that_differs_is_named(tmp_path: Path) -> None:
     checks = {(c.source, c.target): c for c in verify(plan, running, probe)}
     wrong = checks[("web", "db")]
     assert (wrong.planned, wrong.measured, wrong.agrees) == (True, False, False)
-    assert wrong.detail == "db → 10.2.0.2: no answer"
+    assert wrong.detail == "db is 10.2.0.2: no answer"
     assert checks[("db", "web")].detail == "db has no running container"
     assert not checks[("db", "web")].agrees
-    assert "DIFFERS: db → 10.2.0.2: no answer" in render_checks(list(checks.values()))
+    assert "DIFFERS: db is 10.2.0.2: no answer" in render_checks(list(checks.values()))
     as_json = {(d["From"], d["To"]): d for d in checks_to_dicts(list(checks.values()))}
     assert as_json[("web", "db")]["Agrees"] is False
