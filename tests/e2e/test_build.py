@@ -235,6 +235,12 @@ def test_our_cli_builds_and_commits(busybox: Daemon, tmp_path: Path) -> None:
     assert image.startswith("sha256:")
     listing = lines(ok(d.cli("run", "--rm", "mine")))
     assert "app.conf" in listing and "notes.md" not in listing  # never sent: .dockerignore
+    # a link in the context never leads out of it, whatever it points at
+    escape = make_context(tmp_path / "e", "FROM busybox\nCOPY evil /x\n")
+    os.symlink("/etc/hostname", os.path.join(escape, "evil"))
+    refused = d.cli("build", escape)
+    assert refused.returncode == 1
+    assert "links are followed inside the build context" in refused.stderr
     missing = d.cli("build", "-f", "Nope", context)
     assert missing.returncode == 1 and "unable to prepare context" in missing.stderr
     failing = make_context(tmp_path / "f", "FROM busybox\nRUN false\n")

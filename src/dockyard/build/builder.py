@@ -437,7 +437,8 @@ class Builder:
         try:
             is_dir = stat.S_ISDIR(source.stat(path).st_mode)
         except OSError as err:
-            raise BuildError(f"failed to copy {path}: {err.strerror}") from None
+            raise BuildError(f"failed to copy {path} (links are followed inside the build "
+                             f"context, never out of it): {err.strerror}") from None
         into_dir = dest.endswith("/") or is_dir or extract or _is_dir(root, dest)
         target_dir = dest if into_dir else posixpath.dirname(dest.rstrip("/")) or "/"
         root.makedirs(target_dir)
