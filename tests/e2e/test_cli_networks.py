@@ -99,13 +99,19 @@ def test_prune_removes_only_unused_custom_networks(daemon: Daemon) -> None:
     assert ok(daemon.cli("network", "prune", "-f")) == ""
 
 
-def test_usage_errors_exit_125_like_docker(daemon: Daemon) -> None:
+def test_usage_errors_exit_like_docker(daemon: Daemon) -> None:
+    # docker 28: a bad flag exits 125, a wrong number of arguments 1; both show the usage
     result = daemon.cli("network", "create", "--bogus", "x")
     assert result.returncode == 125
-    assert result.stderr.startswith("unknown flag: --bogus\n")
+    assert result.stderr == ("unknown flag: --bogus\n\nUsage:  dockyard network create "
+                             "[OPTIONS] NETWORK\n\nRun 'dockyard network create --help' for "
+                             "more information\n")
     result = daemon.cli("network", "create")
-    assert result.returncode == 125
-    assert '"dockyard network create" requires exactly 1 argument.' in result.stderr
+    assert result.returncode == 1
+    assert result.stderr.startswith("dockyard: 'dockyard network create' requires 1 argument\n")
+    result = daemon.cli("network", "connect", "x")
+    assert result.returncode == 1
+    assert "requires 2 arguments" in result.stderr
     result = daemon.cli("network", "create", "--gateway", "10.1.0.1", "x")
     assert result.returncode == 1
     assert "every ip-range or gateway must have a corresponding subnet" in result.stderr

@@ -4,8 +4,15 @@
 
 import sys
 
-from dockyard.cli.context import Context, daemon_error, environ, parse_filters, parse_or_usage
-from dockyard.cli.flags import Flag, UsageError
+from dockyard.cli.context import (
+    Context,
+    daemon_error,
+    environ,
+    parse_filters,
+    parse_or_usage,
+    with_usage,
+)
+from dockyard.cli.flags import ArgumentsError, Flag, UsageError
 from dockyard.cli.output import ago, human_size, render_rows, tabwrite
 from dockyard.client import jsonlite
 from dockyard.client.http import APIError, Client, hijack, quote
@@ -566,7 +573,9 @@ def exec_(ctx: Context, args: list[str]) -> int:
                                 "Execute a command in a running container", flags, flag_args,
                                 (1, 1))
     if not command:
-        raise UsageError('"dockyard exec" requires at least 2 arguments.')
+        raise ArgumentsError(with_usage("dockyard: 'dockyard exec' requires at least 2 "
+                                        "arguments", "exec", "dockyard exec [OPTIONS] "
+                                        "CONTAINER COMMAND [ARG...]"))
     from dockyard.cli import interactive
     from dockyard.cli.run_opts import _env_items
 

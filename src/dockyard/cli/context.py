@@ -3,7 +3,14 @@
 import posix
 import sys
 
-from dockyard.cli.flags import Flag, HelpRequested, UsageError, parse, usage_text
+from dockyard.cli.flags import (
+    ArgumentsError,
+    Flag,
+    HelpRequested,
+    UsageError,
+    parse,
+    usage_text,
+)
 from dockyard.client import jsonlite
 from dockyard.client.http import APIError, Client, ConnectError
 
@@ -69,23 +76,36 @@ if TYPE_CHECKING:
 
 def parse_or_usage(cmd: str, usage: str, summary: str, flags: "Sequence[Flag]", args: list[str],
                    nargs: tuple[int, int | None] = (0, None)) -> "tuple[dict[str, Any], list[str]]":
-    """Flags and positionals; usage errors are raised as docker words them."""
+    """Flags and positionals; usage errors are raised as docker (28) words them."""
     try:
         values, positional = parse(flags, args)
     except HelpRequested:
         print(usage_text(usage, summary, flags))
         raise SystemExit(0) from None
+    except UsageError as err:
+        raise UsageError(with_usage(str(err), cmd, usage)) from None
     low, high = nargs
     if len(positional) < low or (high is not None and len(positional) > high):
-        if high == low:
-            want = f"exactly {low} argument" + ("s" if low != 1 else "")
-        elif high is None:
-            want = f"at least {low} argument" + ("s" if low != 1 else "")
-        else:
-            want = f"at most {high} argument" + ("s" if high != 1 else "")
-        raise UsageError(f'"dockyard {cmd}" requires {want}.\nSee \'dockyard {cmd} --help\'.'
-                         f"\n\nUsage:  {usage}\n\n{summary}")
+        raise ArgumentsError(with_usage(f"dockyard: 'dockyard {cmd}' requires "
+                                        f"{wanted_arguments(low, high)}", cmd, usage))
     return values, positional
+
+
+def wanted_arguments(low: int, high: int | None) -> str:
+    """Docker's words for how many arguments a command takes."""
+    if high == low:
+        want = f"{low}"
+    elif high is None:
+        want = f"at least {low}"
+    elif low == 0:
+        want = f"at most {high}"
+    else:
+        want = f"at least {low} and at most {high}"
+    return f"{want} argument" + ("" if (high if high is not None else low) == 1 else "s")
+
+
+def with_usage(message: str, cmd: str, usage: str) -> str:
+    return f"{message}\n\nUsage:  {usage}\n\nRun 'dockyard {cmd} --help' for more information"
 
 
 def daemon_error(err: APIError) -> int:

@@ -13,7 +13,16 @@ if TYPE_CHECKING:
 
 
 class UsageError(Exception):
-    pass
+    """A command line docker would refuse before any request: exit 125, as its flag
+    errors."""
+
+    exit_code = 125
+
+
+class ArgumentsError(UsageError):
+    """Too few or too many arguments: the docker CLI (28) exits 1 for these."""
+
+    exit_code = 1
 
 
 class HelpRequested(Exception):

@@ -165,10 +165,10 @@ def _api_command(host: str | None, verb: str, rest: list[str]) -> int:
         return int(handler(ctx, rest))
     except UsageError as err:
         text = str(err)
-        if "See '" not in text:
-            text += f"\nSee 'dockyard {verb} --help'."
+        if "Run 'dockyard" not in text:
+            text += f"\n\nRun 'dockyard {verb} --help' for more information"
         print(text, file=sys.stderr)
-        return 125
+        return err.exit_code
     except ConnectError as err:
         print(err, file=sys.stderr)
         return 1
