@@ -231,6 +231,9 @@ def test_compose_builds_a_service_and_serves_it(busybox: Daemon, tmp_path: Path)
 def test_our_cli_builds_and_commits(busybox: Daemon, tmp_path: Path) -> None:
     d = busybox
     context = make_context(tmp_path, "FROM busybox\nCOPY . /ctx/\nCMD ls -a /ctx/conf\n")
+    loud = ok(d.cli("build", "-t", "mine", context))
+    assert loud.startswith("Sending build context to Docker daemon  ")  # as docker's CLI
+    assert "Successfully tagged mine:latest" in loud
     image = ok(d.cli("build", "-q", "-t", "mine", context)).strip()
     assert image.startswith("sha256:")
     listing = lines(ok(d.cli("run", "--rm", "mine")))

@@ -66,7 +66,8 @@ def build(ctx: Context, args: "list[str]", cmd: str = "build") -> int:
                      no_cache=opts["no_cache"], quiet=opts["quiet"],
                      network=opts["network"] or "", extra_hosts=opts["add_host"] or (),
                      remove=opts["rm"] is not False, force_remove=opts["force_rm"],
-                     show=sys.stdout.write)
+                     show=sys.stdout.write,
+                     on_context=None if opts["quiet"] else _sending)
     except BuildFailed as err:
         print(err.message, file=sys.stderr)
         return 1
@@ -81,6 +82,12 @@ def build(ctx: Context, args: "list[str]", cmd: str = "build") -> int:
         with open(opts["iidfile"], "w") as handle:
             handle.write(image)
     return 0
+
+
+def _sending(size: int) -> None:
+    from dockyard.cli.output import human_size
+
+    print(f"Sending build context to Docker daemon  {human_size(size, 4)}\n")
 
 
 def commit(ctx: Context, args: "list[str]", cmd: str = "commit") -> int:

@@ -77,8 +77,10 @@ def build(client: Client, directory: str, *, tags: Iterable[str] = (),
           dockerfile: str = "Dockerfile", build_args: Mapping[str, str | None] | None = None,
           labels: Mapping[str, str] | None = None, target: str = "", no_cache: bool = False,
           quiet: bool = False, network: str = "", extra_hosts: Iterable[str] = (),
-          remove: bool = True, force_remove: bool = False, show: Print | None = None) -> str:
+          remove: bool = True, force_remove: bool = False, show: Print | None = None,
+          on_context: Callable[[int], object] | None = None) -> str:
     """Send the context, show the daemon's progress with ``show``; the new image's id.
+    ``on_context`` is told the context's size before it is sent.
     BuildFailed when a step fails (``APIError`` when the daemon refuses the request)."""
     query: dict[str, Any] = {
         "t": list(tags) or None, "dockerfile": dockerfile,
@@ -90,6 +92,9 @@ def build(client: Client, directory: str, *, tags: Iterable[str] = (),
         "forcerm": "1" if force_remove else None,
     }
     with context_tar(directory, dockerfile) as body:
+        if on_context is not None:
+            on_context(body.seek(0, 2))
+            body.seek(0)
         response = client.request("POST", "/build", query=query, body=body,
                                   headers={"Content-Type": "application/x-tar"}, stream=True)
         image = ""
