@@ -53,6 +53,11 @@ def test_capabilities_are_added_and_dropped(busybox: Daemon) -> None:
     set_mtu = ("busybox", "ip", "link", "set", "lo", "mtu", "1400")
     assert d.cli("run", "--rm", *set_mtu).returncode != 0
     assert d.cli("run", "--rm", "--cap-add", "NET_ADMIN", *set_mtu).returncode == 0
+    # an exec gets its container's capabilities, as in Docker
+    ok(d.cli("run", "-d", "--name", "admin", "--cap-add", "NET_ADMIN", "busybox", "sleep",
+             "60"))
+    ok(d.cli("exec", "admin", *set_mtu[1:]))
+    ok(d.cli("rm", "-f", "admin"))
     unknown = d.cli("run", "--rm", "--cap-add", "FLY", "busybox", "true")
     assert unknown.returncode == 125
     assert 'unknown capability: "CAP_FLY"' in unknown.stderr

@@ -592,11 +592,9 @@ class ContainerManager:
                               for m in c.mounts if m.type == "tmpfs"]
             oci["mounts"] += [tmpfs_mount(item) for item in c.spec.tmpfs]
             oci["root"]["readonly"] = c.spec.read_only
-            if c.spec.cap_add or c.spec.cap_drop:
-                caps = list(effective_capabilities(c.spec.cap_add, c.spec.cap_drop,
-                                                   DEFAULT_CAPS))
-                oci["process"]["capabilities"] = {"bounding": caps, "effective": caps,
-                                                  "permitted": caps}
+            capabilities = _capabilities(c)
+            if capabilities is not None:
+                oci["process"]["capabilities"] = capabilities
             sysctls = check_sysctls(c.spec.sysctls, c.spec.network_mode)
             net = {k: v for k, v in sysctls.items() if k.startswith("net.")}
             if net and sandbox.netns:
@@ -1366,6 +1364,9 @@ class ContainerManager:
         proc = ProcessSpec(args=tuple(cmd), env=full_env, cwd=workdir or c.workdir or "/",
                            uid=resolved.uid, gid=resolved.gid,
                            additional_gids=resolved.additional_gids).to_oci()
+        capabilities = _capabilities(c)  # an exec has its container's, as in Docker
+        if capabilities is not None:
+            proc["capabilities"] = capabilities
         return c, proc
 
     # ---------------------------------------------------- stdin and terminals
@@ -1533,6 +1534,16 @@ class ContainerManager:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+
+def _capabilities(c: Container) -> dict[str, list[str]] | None:
+    """The OCI process capabilities of a container with --cap-add/--cap-drop; None: the
+    runtime's defaults (Docker's)."""
+    if not (c.spec.cap_add or c.spec.cap_drop):
+        return None
+    caps = list(effective_capabilities(c.spec.cap_add, c.spec.cap_drop, DEFAULT_CAPS))
+    return {"bounding": caps, "effective": caps, "permitted": caps}
 
 
 def _tup(value: Any) -> tuple[str, ...] | None:
