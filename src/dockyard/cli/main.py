@@ -33,6 +33,7 @@ Commands:
   compose     Compose projects (up, down, ps, logs, exec, run, plan, config, …)
   cp          Copy files/folders between a container and the local filesystem
   diff        Inspect changes to files or directories on a container's filesystem
+  explain     Show who can reach whom among running containers, why, and check it
   export      Export a container's filesystem as a tar archive
   history     Show the history of an image
   images      List images
@@ -210,6 +211,10 @@ def _resolve(verb: str):  # type: ignore[no-untyped-def]
         from dockyard.cli import build
 
         return getattr(build, verb)
+    if verb == "explain":
+        from dockyard.cli.explain import explain
+
+        return explain
     if verb == "volume":
         from dockyard.cli import volume
 
