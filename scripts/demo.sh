@@ -49,6 +49,9 @@ echo
 echo "== The published port, from the host (DNAT in Dockyard's own nftables table)"
 show "$D" port web
 show busybox wget -qO- http://127.0.0.1:8080/
+echo
+echo "== Who reaches whom, why, and checked with packets from inside each container"
+show "$D" explain
 show "$D" rm -f web api
 show "$D" network rm shop
 echo

@@ -7,10 +7,12 @@ from typing import Any
 from dockyard.explain import Box, box_of, verdicts
 
 
-def doc(name: str, mode: str, networks: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+def doc(name: str, mode: str,
+        networks: dict[str, tuple[str, str]] | None = None) -> dict[str, Any]:
+    endpoints = {net: {"IPAddress": ip, "Gateway": gw}
+                 for net, (ip, gw) in (networks or {}).items()}
     return {"Id": name + "0" * 60, "Name": "/" + name, "HostConfig": {"NetworkMode": mode},
-            "NetworkSettings": {"Networks": {
-                net: {"IPAddress": ip, "Gateway": gw} for net, (ip, gw) in (networks or {}).items()}}}
+            "NetworkSettings": {"Networks": endpoints}}
 
 
 def judged(*boxes: Box) -> dict[tuple[str, str], Any]:
