@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from dockyard.api.app import backend, query_bool
+from dockyard.api.backend import Backend
 from dockyard.api.events import Event
 from dockyard.api.routes_containers import manager
 from dockyard.api.streams import spool_body
@@ -82,6 +83,7 @@ async def build(request: web.Request) -> web.StreamResponse:
 
     spool = await spool_body(request, b.images.tmp_root, "context-")
     directory = tempfile.mkdtemp(dir=b.images.tmp_root, prefix="context-")
+    task: asyncio.Future[str] | None = None
     try:
         def prepare() -> tuple[Builder, Any]:
             unpack_context(spool, directory)
@@ -92,35 +94,60 @@ async def build(request: web.Request) -> web.StreamResponse:
         response = web.StreamResponse(headers={"Content-Type": "application/json"})
         await response.prepare(request)
         task = asyncio.ensure_future(b.run(builder.build, dockerfile))
-        while not task.done() or not messages.empty():
-            getter = asyncio.ensure_future(messages.get())
-            await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
-            if getter.done():
-                await response.write(_line({"stream": getter.result()}))
-            else:
-                getter.cancel()
         try:
-            image = task.result()
-            for tag in options.tags:
-                await b.run(b.images.tag, image, tag)
-                b.events.publish(Event("image", "tag", image, {"name": tag}))
-        except DockyardError as err:
-            await response.write(_line({"errorDetail": {"message": err.message},
-                                        "error": err.message}))
-        else:
-            await response.write(_line({"aux": {"ID": image}}))
-            if options.quiet:
-                await response.write(_line({"stream": image + "\n"}))
-            else:
-                await response.write(_line({"stream": f"Successfully built {image[7:19]}\n"}))
-                for tag in options.tags:
-                    await response.write(_line({"stream": f"Successfully tagged {tag}\n"}))
-        await response.write_eof()
+            await _stream(response, task, messages)
+            image = await _finish(b, task, options.tags)
+            await _report(response, image, options.tags, options.quiet)
+        except ConnectionResetError:
+            pass  # the client left; the build runs on (below)
+        except Exception as err:  # every failure of a step ends the stream in words
+            message = err.message if isinstance(err, DockyardError) else f"build failed: {err}"
+            with contextlib.suppress(ConnectionResetError):
+                await response.write(_line({"errorDetail": {"message": message},
+                                            "error": message}))
+                await response.write_eof()
         return response
     finally:
+        if task is not None and not task.done():
+            # The client went away mid-build: the steps run on to their end, and the
+            # context they read is removed only then.
+            await asyncio.wait({task})
         with contextlib.suppress(FileNotFoundError):
             os.unlink(spool)
         shutil.rmtree(directory, ignore_errors=True)
+
+
+async def _stream(response: web.StreamResponse, task: asyncio.Future[str],
+                  messages: asyncio.Queue[str]) -> None:
+    """The build's messages as they come, until it ends and all are sent."""
+    while not task.done() or not messages.empty():
+        getter = asyncio.ensure_future(messages.get())
+        await asyncio.wait({task, getter}, return_when=asyncio.FIRST_COMPLETED)
+        if getter.done():
+            await response.write(_line({"stream": getter.result()}))
+        else:
+            getter.cancel()
+
+
+async def _finish(b: Backend, task: asyncio.Future[str], tags: tuple[str, ...]) -> str:
+    """The built image (the build's error raised as it is), tagged."""
+    image = task.result()
+    for tag in tags:
+        await b.run(b.images.tag, image, tag)
+        b.events.publish(Event("image", "tag", image, {"name": tag}))
+    return image
+
+
+async def _report(response: web.StreamResponse, image: str, tags: tuple[str, ...],
+                  quiet: bool) -> None:
+    await response.write(_line({"aux": {"ID": image}}))
+    if quiet:
+        await response.write(_line({"stream": image + "\n"}))
+    else:
+        await response.write(_line({"stream": f"Successfully built {image[7:19]}\n"}))
+        for tag in tags:
+            await response.write(_line({"stream": f"Successfully tagged {tag}\n"}))
+    await response.write_eof()
 
 
 ROUTES = [
