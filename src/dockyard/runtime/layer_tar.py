@@ -84,7 +84,7 @@ def _add_file(tar: tarfile.TarFile, parent: int, name: str, arcname: str,
               links: dict[tuple[int, int], str]) -> None:
     try:
         fd = os.open(name, _READ, dir_fd=parent)
-    except (FileNotFoundError, OSError):
+    except OSError:
         return  # gone, or swapped for a link since the walk: not followed
     with os.fdopen(fd, "rb") as handle:
         st = os.fstat(fd)
